@@ -1,0 +1,185 @@
+/**
+ * `dbwarden <command>`: argument parsing, dispatch, and the mapping of every
+ * outcome to an exit code (design.md section 4).
+ */
+import { createRequire } from 'node:module';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { DbwardenError, ExitCode, InvalidInputError, NotAvailableError } from '../errors.js';
+import { jsonSchemas } from '../policy/schema.js';
+import { type CliIo, type OutputFormat, printDiagnostics, printJson } from './output.js';
+import { runValidate } from './validate.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+interface GlobalOptions {
+  config: string;
+  format: OutputFormat;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  done
+  1  runtime failure (server unreachable, SQL error, crash)
+  2  invalid input (flags, config, policy, master key material); nothing was written
+  3  changes pending (plan --exit-code) or verification failed`;
+
+/** Runs one command line; returns the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let format = requestedFormat(argv);
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  let exitCode: number = ExitCode.ok;
+  try {
+    program.hook('preAction', (_, action) => {
+      format = (action.optsWithGlobals() as GlobalOptions).format;
+    });
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, format, io);
+  }
+}
+
+/** The format asked for, known before parsing succeeds, so usage errors can be JSON too. */
+function requestedFormat(argv: readonly string[]): OutputFormat {
+  const i = argv.findIndex((a) => a === '--format' || a.startsWith('--format='));
+  const value = i < 0 ? undefined : argv[i]?.includes('=') ? argv[i]?.split('=')[1] : argv[i + 1];
+  return value === 'json' ? 'json' : 'text';
+}
+
+function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('dbwarden')
+    .description(
+      'Least-privilege database logins for every component of an application, and encrypted stored keys under a rotatable master key.',
+    )
+    .version(version, '-V, --version')
+    .option('-c, --config <path>', 'deployment config file', 'dbwarden.yaml')
+    .addOption(
+      new Option('--format <format>', 'output: text for people, json for scripts (one document on stdout)')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .addHelpText('after', `${EXIT_CODES_HELP}\n\nDocs: docs/cli.md, docs/policy-format.md, docs/config.md`);
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command('validate')
+    .description('check the config and every policy file, without touching any database')
+    .argument('[paths...]', 'policy files or directories to check on their own, without a config')
+    .addHelpText(
+      'after',
+      `
+Reports every problem at once, as file:line:col, and exits 2 if there is any.
+Without paths it reads the config (--config) and the policies it names; with
+paths it checks just those policy files, against the limits of every engine.
+
+Examples:
+  dbwarden validate --config examples/nova/dbwarden.yaml
+  dbwarden validate policies/nova
+  dbwarden validate --format json`,
+    )
+    .action((paths: string[], _opts: unknown, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      setExitCode(runValidate({ config, format, paths }, io));
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of policy and config files, for editors and CI')
+    .addArgument(
+      new Argument('[which]', 'policy, config, or both when left out').choices(['policy', 'config']),
+    )
+    .addHelpText(
+      'after',
+      `
+Editors that use yaml-language-server check a file against a schema named in
+its first line:  # yaml-language-server: $schema=<path to the schema file>
+The shipped files are docs/schema/policy.schema.json and docs/schema/config.schema.json.`,
+    )
+    .action((which: 'policy' | 'config' | undefined) => {
+      const schemas = jsonSchemas();
+      printJson(which ? schemas[which] : schemas, io);
+    });
+
+  notYet(program, 'plan', 'introspect every target and print the changes apply would make', (cmd) =>
+    cmd
+      .option('--exit-code', 'exit 3 when changes are pending, 0 when none')
+      .option('--component <name...>', 'only these components'),
+  );
+  notYet(program, 'apply', 'make roles, logins and grants match the policies; write credentials', (cmd) =>
+    cmd
+      .option('--rotate-passwords', 'give existing logins new passwords (all, or those of --component)')
+      .option('--component <name...>', 'only these components'),
+  );
+  notYet(program, 'verify', 'log in as every component and check its privileges equal its policy', (cmd) =>
+    cmd
+      .option('--secrets', 'also decrypt every stored secret and report rows that fail')
+      .option('--sample <n>', 'with --secrets: decrypt only n rows per table'),
+  );
+  notYet(
+    program,
+    'upgrade',
+    'the deploy-time job: apply, run pending migrations, re-encrypt under the current key, verify',
+    (cmd) => cmd,
+  );
+  notYet(
+    program,
+    'downgrade',
+    'revert migrations down to NAME (base: everything, values back to plaintext)',
+    (cmd) => cmd.requiredOption('--to <name>', 'migration to revert to, or base'),
+  );
+  notYet(program, 'status', 'per target: migration version, roles, rows per master key id', (cmd) => cmd);
+  return program;
+}
+
+/** Commands whose implementation has not landed: full --help, and a clear exit 1 when run. */
+function notYet(
+  program: Command,
+  name: string,
+  description: string,
+  options: (cmd: Command) => Command,
+): void {
+  const cmd = program.command(name).description(`${description} [not available yet]`);
+  options(cmd).action(() => {
+    throw new NotAvailableError(`"dbwarden ${name}" is not available in dbwarden ${version} yet`, {
+      hint: 'this version checks files only: use "dbwarden validate" and "dbwarden schema"',
+    });
+  });
+}
+
+function reportError(err: unknown, format: OutputFormat, io: CliIo): number {
+  if (err instanceof CommanderError) {
+    // Help and version end in a CommanderError too; those are successes.
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
+      return ExitCode.ok;
+    }
+    if (format === 'json') printJson({ ok: false, error: { kind: 'usage', message: err.message } }, io);
+    return ExitCode.invalidInput;
+  }
+  if (err instanceof DbwardenError) {
+    if (format === 'json') {
+      const diagnostics = err instanceof InvalidInputError ? err.diagnostics : [];
+      printJson(
+        { ok: false, error: { kind: err.name, message: err.message, hint: err.hint, diagnostics } },
+        io,
+      );
+    } else {
+      if (err instanceof InvalidInputError) printDiagnostics(err.diagnostics, io);
+      io.stderr(`dbwarden: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    }
+    return err.exitCode;
+  }
+  // A bug: say so, without a stack trace on stdout and without echoing arbitrary objects.
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+  io.stderr(`dbwarden: internal error: ${message}\n  please report it with the command you ran\n`);
+  return ExitCode.runtimeFailure;
+}

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import type { Diagnostic } from '../policy/diagnostics.js';
+import { formatDiagnostic } from '../policy/diagnostics.js';
+
+export type OutputFormat = 'text' | 'json';
+
+/** Where a command writes. `stdout` carries results, `stderr` logs and problems. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** Paths under the working directory are shown relative to it: shorter, and what the operator typed. */
+export function displayPath(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+export function displayDiagnostic(d: Diagnostic, cwd: string): Diagnostic {
+  return { ...d, file: displayPath(d.file, cwd) };
+}
+
+export function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIo): void {
+  for (const d of diagnostics) io.stderr(`${formatDiagnostic(displayDiagnostic(d, io.cwd))}\n`);
+}
+
+export function printJson(value: unknown, io: CliIo): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,5 @@
+export { desiredState } from './desired.js';
+export { type MissingObject, missingObjects } from './missing.js';
+export { PlanInputError, plan } from './plan.js';
+export { applyChanges, SimulationError } from './simulate.js';
+export type * from './types.js';

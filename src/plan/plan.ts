@@ -1,0 +1,407 @@
+/**
+ * The planner: desired state x catalog snapshot -> ordered changes.
+ *
+ * Pure and deterministic: no I/O, no clock, no randomness; the same input
+ * gives the same changes in the same order. Rules:
+ * - Managed roles are `<app>_<component>` (login) and `<app>_<component>_role`
+ *   (grants) for every component in the policies, plus roles that carry
+ *   dbwarden's marker and the `<app>_` prefix (components since removed).
+ *   Every other role is never touched.
+ * - A managed role ends up with exactly the privileges its policy asks for:
+ *   everything else it holds is revoked, including memberships in other roles
+ *   and powers such as superuser.
+ * - A component without databases gets no login; an existing one is dropped.
+ * - Order is safe: strip powers and revoke first, create before grant, drop last.
+ */
+import { compareText, compareTuples } from '../util/compare.js';
+import { compareObjects, comparePrivileges, objectKey } from './objects.js';
+import type {
+  Catalog,
+  Change,
+  ChangeType,
+  ClusterCatalog,
+  ColumnGrant,
+  ColumnPrivilege,
+  DesiredComponent,
+  DesiredState,
+  DesiredTarget,
+  Membership,
+  ObjectGrant,
+  ObjectRef,
+  PlanOptions,
+  TargetCatalog,
+} from './types.js';
+
+/** The catalog does not describe a target the desired state names: a bug in the caller. */
+export class PlanInputError extends Error {
+  override readonly name = 'PlanInputError';
+}
+
+/** Execution order of change types; within a type, changes sort by target, role, object. */
+const PHASES: readonly ChangeType[] = [
+  'adopt-role',
+  'alter-role',
+  'revoke-columns',
+  'revoke',
+  'revoke-membership',
+  'create-role',
+  'create-login',
+  'set-password',
+  'grant-membership',
+  'grant',
+  'grant-columns',
+  'drop-login',
+  'drop-role',
+];
+
+interface ManagedName {
+  readonly component: string;
+  readonly canLogin: boolean;
+}
+
+export function plan(desired: DesiredState, catalog: Catalog, options: PlanOptions = {}): Change[] {
+  const changes: Change[] = [];
+  for (const [cluster, targets] of targetsByCluster(desired, catalog)) {
+    const clusterCatalog = catalog.clusters[cluster];
+    if (!clusterCatalog) throw new PlanInputError(`catalog has no cluster "${cluster}"`);
+    changes.push(...planCluster(desired, clusterCatalog, targets, catalog, options));
+  }
+  return changes.sort(compareChanges);
+}
+
+/** Targets grouped by the server that holds their roles; clusters and targets in name order. */
+function targetsByCluster(desired: DesiredState, catalog: Catalog): Map<string, DesiredTarget[]> {
+  const groups = new Map<string, DesiredTarget[]>();
+  for (const target of [...desired.targets].sort((a, b) => compareText(a.name, b.name))) {
+    const targetCatalog = catalog.targets[target.name];
+    if (!targetCatalog) throw new PlanInputError(`catalog has no target "${target.name}"`);
+    const group = groups.get(targetCatalog.cluster) ?? [];
+    group.push(target);
+    groups.set(targetCatalog.cluster, group);
+  }
+  return new Map([...groups].sort(([a], [b]) => compareText(a, b)));
+}
+
+function planCluster(
+  desired: DesiredState,
+  cluster: ClusterCatalog,
+  targets: readonly DesiredTarget[],
+  catalog: Catalog,
+  options: PlanOptions,
+): Change[] {
+  const host = targets[0]?.name ?? '';
+  const managed = managedNames(desired, cluster);
+  const wanted = wantedRoles(desired, targets);
+  const changes: Change[] = [...planRoles(host, cluster, managed, wanted, options)];
+  const dropped = new Set([...managed.keys()].filter((name) => !wanted.has(name)));
+  changes.push(...planMemberships(host, cluster, managed, wanted, dropped));
+  for (const target of targets) {
+    const targetCatalog = catalog.targets[target.name] as TargetCatalog;
+    const components = desired.components.filter((c) => c.databases.some((db) => db.kind === target.kind));
+    changes.push(...planTargetGrants(target, targetCatalog, components, managed));
+  }
+  return changes;
+}
+
+/** Every name dbwarden manages on this cluster, with the component it belongs to. */
+function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<string, ManagedName> {
+  const names = new Map<string, ManagedName>();
+  for (const c of desired.components) {
+    names.set(c.role, { component: c.component, canLogin: false });
+    names.set(c.login, { component: c.component, canLogin: true });
+  }
+  const prefix = `${desired.app}_`;
+  for (const role of cluster.roles) {
+    if (names.has(role.name) || !role.managedMarker || !role.name.startsWith(prefix)) continue;
+    names.set(role.name, { component: componentOf(role.name, prefix), canLogin: role.canLogin });
+  }
+  return names;
+}
+
+/** `nova_old_role` -> `old`: names removed components in output. */
+function componentOf(roleName: string, prefix: string): string {
+  return roleName.slice(prefix.length).replace(/_role$/, '');
+}
+
+/** Roles and logins this cluster should have: those of components using any of its targets. */
+function wantedRoles(desired: DesiredState, targets: readonly DesiredTarget[]): Map<string, ManagedName> {
+  const kinds = new Set(targets.map((t) => t.kind));
+  const wanted = new Map<string, ManagedName>();
+  for (const c of desired.components) {
+    if (!c.databases.some((db) => kinds.has(db.kind))) continue;
+    wanted.set(c.role, { component: c.component, canLogin: false });
+    wanted.set(c.login, { component: c.component, canLogin: true });
+  }
+  return wanted;
+}
+
+function planRoles(
+  host: string,
+  cluster: ClusterCatalog,
+  managed: ReadonlyMap<string, ManagedName>,
+  wanted: ReadonlyMap<string, ManagedName>,
+  options: PlanOptions,
+): Change[] {
+  const changes: Change[] = [];
+  const existing = new Map(cluster.roles.map((r) => [r.name, r]));
+  const rotate = new Set(options.rotatePasswords ?? []);
+  for (const [role, want] of wanted) {
+    const base = { target: host, component: want.component, role };
+    const current = existing.get(role);
+    if (!current) {
+      changes.push({ ...base, type: want.canLogin ? 'create-login' : 'create-role' });
+      continue;
+    }
+    if (!current.managedMarker) changes.push({ ...base, type: 'adopt-role' });
+    if (current.canLogin !== want.canLogin || current.attributes.length > 0) {
+      const clearAttributes = [...current.attributes].sort(compareText);
+      changes.push({ ...base, type: 'alter-role', canLogin: want.canLogin, clearAttributes });
+    }
+    if (want.canLogin && rotate.has(want.component)) changes.push({ ...base, type: 'set-password' });
+  }
+  for (const [role, name] of managed) {
+    if (wanted.has(role) || !existing.has(role)) continue;
+    const current = existing.get(role);
+    changes.push({
+      target: host,
+      component: name.component,
+      role,
+      type: current?.canLogin ? 'drop-login' : 'drop-role',
+    });
+  }
+  return changes;
+}
+
+/**
+ * Each login is a member of its grant role and of nothing else. Memberships of
+ * unmanaged roles in managed ones are left alone (they are someone else's
+ * decision), unless the managed role is dropped, which ends them anyway.
+ */
+function planMemberships(
+  host: string,
+  cluster: ClusterCatalog,
+  managed: ReadonlyMap<string, ManagedName>,
+  wanted: ReadonlyMap<string, ManagedName>,
+  dropped: ReadonlySet<string>,
+): Change[] {
+  const changes: Change[] = [];
+  const wantedMemberships = new Map<string, Membership & { component: string }>();
+  for (const [login, want] of wanted) {
+    if (!want.canLogin) continue;
+    const role = [...wanted].find(([, w]) => !w.canLogin && w.component === want.component)?.[0];
+    if (role) wantedMemberships.set(membershipKey({ role, member: login }), { role, member: login, ...want });
+  }
+  const existing = new Set(cluster.memberships.map(membershipKey));
+  for (const m of cluster.memberships) {
+    const member = managed.get(m.member);
+    if (!member || wantedMemberships.has(membershipKey(m)) || dropped.has(m.member) || dropped.has(m.role))
+      continue;
+    changes.push({ type: 'revoke-membership', target: host, component: member.component, ...m });
+  }
+  for (const [key, m] of wantedMemberships) {
+    if (existing.has(key)) continue;
+    changes.push({
+      type: 'grant-membership',
+      target: host,
+      component: m.component,
+      role: m.role,
+      member: m.member,
+    });
+  }
+  return changes;
+}
+
+function membershipKey(m: Membership): string {
+  return `${m.role}\u0000${m.member}`;
+}
+
+/** What the components using this target want there, as object and column grants. */
+interface WantedGrants {
+  readonly objects: ObjectGrant[];
+  readonly columns: ColumnGrant[];
+}
+
+function wantedGrants(
+  component: DesiredComponent,
+  target: DesiredTarget,
+  catalog: TargetCatalog,
+): WantedGrants {
+  const grantee = component.role;
+  const objects: ObjectGrant[] = [];
+  const columns: ColumnGrant[] = [];
+  const { capabilities } = catalog;
+  for (const db of component.databases) {
+    if (db.kind !== target.kind) continue;
+    const schema = db.schema ?? catalog.defaultSchema;
+    if (capabilities.schemaUsage)
+      objects.push({ grantee, object: { kind: 'schema', schema }, privilege: 'usage' });
+    for (const access of db.tables) {
+      for (const grant of access.grants) {
+        if (grant.columns === 'all') {
+          objects.push({
+            grantee,
+            object: { kind: 'table', schema, table: access.table },
+            privilege: grant.verb,
+          });
+        } else {
+          const privilege = grant.verb as ColumnPrivilege;
+          for (const column of grant.columns) {
+            columns.push({ grantee, schema, table: access.table, column, privilege });
+          }
+        }
+      }
+      const inserts = access.grants.some((g) => g.verb === 'insert');
+      if (capabilities.ownedSequenceUsage && inserts) {
+        const info = catalog.tables.find((t) => t.schema === schema && t.table === access.table);
+        for (const sequence of info?.ownedSequences ?? []) {
+          objects.push({ grantee, object: { kind: 'sequence', schema, sequence }, privilege: 'usage' });
+        }
+      }
+    }
+  }
+  if (capabilities.databaseConnect && objects.length + columns.length > 0) {
+    objects.push({ grantee, object: { kind: 'database' }, privilege: 'connect' });
+  }
+  return { objects, columns };
+}
+
+function planTargetGrants(
+  target: DesiredTarget,
+  catalog: TargetCatalog,
+  components: readonly DesiredComponent[],
+  managed: ReadonlyMap<string, ManagedName>,
+): Change[] {
+  const wantedObjects = new Map<string, ObjectGrant>();
+  const wantedColumns = new Map<string, ColumnGrant>();
+  for (const component of components) {
+    const wanted = wantedGrants(component, target, catalog);
+    for (const g of wanted.objects) wantedObjects.set(objectGrantKey(g), g);
+    for (const g of wanted.columns) wantedColumns.set(columnGrantKey(g), g);
+  }
+  const heldObjects = catalog.grants.filter((g) => managed.has(g.grantee));
+  const heldColumns = catalog.columnGrants.filter((g) => managed.has(g.grantee));
+  const revokedObjects = heldObjects.filter((g) => !wantedObjects.has(objectGrantKey(g)));
+  // PostgreSQL: revoking a table privilege also ends that privilege on every column.
+  const clearedByRevoke = new Set(
+    catalog.capabilities.tableRevokeClearsColumns
+      ? revokedObjects.filter((g) => g.object.kind === 'table').map(tablePrivilegeKeyOfObject)
+      : [],
+  );
+  const survivingColumns = heldColumns.filter((g) => !clearedByRevoke.has(tablePrivilegeKeyOfColumn(g)));
+  const heldObjectKeys = new Set(heldObjects.map(objectGrantKey));
+  const survivingColumnKeys = new Set(survivingColumns.map(columnGrantKey));
+
+  const base = (grantee: string) => ({
+    target: target.name,
+    role: grantee,
+    component: managed.get(grantee)?.component ?? grantee,
+  });
+  const changes: Change[] = [];
+  for (const group of groupObjectGrants(revokedObjects)) {
+    changes.push({
+      ...base(group.grantee),
+      type: 'revoke',
+      object: group.object,
+      privileges: group.privileges,
+    });
+  }
+  const revokedColumns = survivingColumns.filter((g) => !wantedColumns.has(columnGrantKey(g)));
+  for (const group of groupColumnGrants(revokedColumns)) {
+    changes.push({ ...base(group.grantee), type: 'revoke-columns', ...group.table, columns: group.columns });
+  }
+  const grantedObjects = [...wantedObjects.values()].filter((g) => !heldObjectKeys.has(objectGrantKey(g)));
+  for (const group of groupObjectGrants(grantedObjects)) {
+    changes.push({
+      ...base(group.grantee),
+      type: 'grant',
+      object: group.object,
+      privileges: group.privileges,
+    });
+  }
+  const grantedColumns = [...wantedColumns.values()].filter(
+    (g) => !survivingColumnKeys.has(columnGrantKey(g)),
+  );
+  for (const group of groupColumnGrants(grantedColumns)) {
+    changes.push({ ...base(group.grantee), type: 'grant-columns', ...group.table, columns: group.columns });
+  }
+  return changes;
+}
+
+function objectGrantKey(g: ObjectGrant): string {
+  return `${g.grantee}\u0000${objectKey(g.object)}\u0000${g.privilege}`;
+}
+
+function columnGrantKey(g: ColumnGrant): string {
+  return `${g.grantee}\u0000${g.schema}\u0000${g.table}\u0000${g.column}\u0000${g.privilege}`;
+}
+
+function tablePrivilegeKeyOfObject(g: ObjectGrant): string {
+  return g.object.kind === 'table'
+    ? `${g.grantee}\u0000${g.object.schema}\u0000${g.object.table}\u0000${g.privilege}`
+    : '';
+}
+
+function tablePrivilegeKeyOfColumn(g: ColumnGrant): string {
+  return `${g.grantee}\u0000${g.schema}\u0000${g.table}\u0000${g.privilege}`;
+}
+
+/** One change per (grantee, object), privileges in SQL order. */
+function groupObjectGrants(grants: readonly ObjectGrant[]) {
+  const groups = new Map<string, { grantee: string; object: ObjectRef; privileges: string[] }>();
+  for (const g of grants) {
+    const key = `${g.grantee}\u0000${objectKey(g.object)}`;
+    const group = groups.get(key) ?? { grantee: g.grantee, object: g.object, privileges: [] };
+    group.privileges.push(g.privilege);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => ({
+    ...g,
+    privileges: [...new Set(g.privileges)].sort(comparePrivileges),
+  }));
+}
+
+/** One change per (grantee, table, privilege), columns sorted. */
+function groupColumnGrants(grants: readonly ColumnGrant[]) {
+  const groups = new Map<
+    string,
+    {
+      grantee: string;
+      table: { schema: string; table: string; privilege: ColumnPrivilege };
+      columns: string[];
+    }
+  >();
+  for (const g of grants) {
+    const key = tablePrivilegeKeyOfColumn(g);
+    const group = groups.get(key) ?? {
+      grantee: g.grantee,
+      table: { schema: g.schema, table: g.table, privilege: g.privilege },
+      columns: [],
+    };
+    group.columns.push(g.column);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => ({ ...g, columns: [...new Set(g.columns)].sort(compareText) }));
+}
+
+function compareChanges(a: Change, b: Change): number {
+  return (
+    PHASES.indexOf(a.type) - PHASES.indexOf(b.type) ||
+    compareTuples([a.target, a.role], [b.target, b.role]) ||
+    compareDetail(a, b)
+  );
+}
+
+function compareDetail(a: Change, b: Change): number {
+  if ((a.type === 'grant' || a.type === 'revoke') && (b.type === 'grant' || b.type === 'revoke')) {
+    return compareObjects(a.object, b.object);
+  }
+  if ((a.type === 'grant-columns' || a.type === 'revoke-columns') && a.type === b.type) {
+    return (
+      compareTuples([a.schema, a.table], [b.schema, b.table]) || comparePrivileges(a.privilege, b.privilege)
+    );
+  }
+  if ((a.type === 'grant-membership' || a.type === 'revoke-membership') && a.type === b.type) {
+    return compareText(a.member, b.member);
+  }
+  return 0;
+}

@@ -1,0 +1,195 @@
+/**
+ * The planner's vocabulary: what the policies want (DesiredState), what a
+ * server has (Catalog, a plain snapshot made by a dialect), and the steps
+ * between them (Change). Plain data only: no connections, no SQL.
+ */
+import type { DatabaseAccess } from '../policy/model.js';
+
+// ---------------------------------------------------------------- desired state
+
+export interface DesiredComponent {
+  readonly component: string;
+  /** `<app>_<component>`: the login its processes use. */
+  readonly login: string;
+  /** `<app>_<component>_role`: the NOLOGIN role that holds its grants. */
+  readonly role: string;
+  /** Empty: no login anywhere. */
+  readonly databases: readonly DatabaseAccess[];
+}
+
+export interface DesiredTarget {
+  readonly name: string;
+  readonly kind: string;
+}
+
+export interface DesiredState {
+  readonly app: string;
+  /** Sorted by component. */
+  readonly components: readonly DesiredComponent[];
+  /** Sorted by name. */
+  readonly targets: readonly DesiredTarget[];
+}
+
+// ---------------------------------------------------------------- catalog snapshot
+
+/**
+ * Privileges are lowercase words: select, insert, update, delete, usage,
+ * connect, and whatever else an engine reports (truncate, references, ...).
+ * Anything a managed role holds that no policy asks for is revoked, so the
+ * set stays open.
+ */
+export type Privilege = string;
+
+/** Column-level privileges both engines support. */
+export type ColumnPrivilege = 'select' | 'insert' | 'update';
+
+/** What a privilege is on. `database` is the target database itself. */
+export type ObjectRef =
+  | { readonly kind: 'database' }
+  | { readonly kind: 'schema'; readonly schema: string }
+  | { readonly kind: 'table'; readonly schema: string; readonly table: string }
+  | { readonly kind: 'sequence'; readonly schema: string; readonly sequence: string };
+
+export interface RoleState {
+  readonly name: string;
+  readonly canLogin: boolean;
+  /** Carries dbwarden's marker (made by dbwarden or adopted by it). */
+  readonly managedMarker: boolean;
+  /**
+   * Powers beyond plain table access that a managed role must not have
+   * (PostgreSQL: superuser, createdb, createrole, replication, bypassrls).
+   */
+  readonly attributes: readonly string[];
+}
+
+export interface Membership {
+  /** The role granted ... */
+  readonly role: string;
+  /** ... to this member. */
+  readonly member: string;
+}
+
+export interface ObjectGrant {
+  readonly grantee: string;
+  readonly object: ObjectRef;
+  readonly privilege: Privilege;
+}
+
+export interface ColumnGrant {
+  readonly grantee: string;
+  readonly schema: string;
+  readonly table: string;
+  readonly column: string;
+  readonly privilege: ColumnPrivilege;
+}
+
+export interface TableInfo {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: readonly string[];
+  /** Sequences owned by this table's columns (PostgreSQL serial columns). */
+  readonly ownedSequences: readonly string[];
+}
+
+/** What the engine can grant beyond tables and columns. */
+export interface GrantCapabilities {
+  /** PostgreSQL: CONNECT on the database. */
+  readonly databaseConnect: boolean;
+  /** PostgreSQL: USAGE on the schema. */
+  readonly schemaUsage: boolean;
+  /** PostgreSQL: USAGE on sequences owned by tables the component inserts into. */
+  readonly ownedSequenceUsage: boolean;
+  /**
+   * PostgreSQL: revoking a table privilege also revokes that privilege on
+   * every column, so column grants must be made again after such a revoke.
+   */
+  readonly tableRevokeClearsColumns: boolean;
+}
+
+/** Roles live per server (PostgreSQL cluster, MySQL server), shared by its databases. */
+export interface ClusterCatalog {
+  readonly roles: readonly RoleState[];
+  readonly memberships: readonly Membership[];
+}
+
+export interface TargetCatalog {
+  /** Key into Catalog.clusters: targets on the same server share it. */
+  readonly cluster: string;
+  /** Schema for policies that name none (PostgreSQL: public; MySQL: the database). */
+  readonly defaultSchema: string;
+  readonly capabilities: GrantCapabilities;
+  /** The tables the policies mention (at least). */
+  readonly tables: readonly TableInfo[];
+  /** Grants held by candidate roles (the dialect may include others; the planner filters). */
+  readonly grants: readonly ObjectGrant[];
+  readonly columnGrants: readonly ColumnGrant[];
+}
+
+export interface Catalog {
+  readonly clusters: Readonly<Record<string, ClusterCatalog>>;
+  readonly targets: Readonly<Record<string, TargetCatalog>>;
+}
+
+// ---------------------------------------------------------------- changes
+
+interface ChangeBase {
+  /** The target whose connection runs it. Role changes run on their cluster's first target. */
+  readonly target: string;
+  /** The component it serves (for grouping output); the role's name part for roles no policy names. */
+  readonly component: string;
+}
+
+interface RoleChangeBase extends ChangeBase {
+  readonly role: string;
+}
+
+export type Change =
+  /** A NOLOGIN role that will hold a component's grants, marked as dbwarden's. */
+  | (RoleChangeBase & { readonly type: 'create-role' })
+  /** A login with a new password, marked as dbwarden's. */
+  | (RoleChangeBase & { readonly type: 'create-login' })
+  /** An existing role with a managed name that lacks dbwarden's marker: add the marker. */
+  | (RoleChangeBase & { readonly type: 'adopt-role' })
+  /** Fix a managed role's login flag and strip powers it must not have. */
+  | (RoleChangeBase & {
+      readonly type: 'alter-role';
+      readonly canLogin: boolean;
+      readonly clearAttributes: readonly string[];
+    })
+  /** New password for an existing login (`apply --rotate-passwords`). */
+  | (RoleChangeBase & { readonly type: 'set-password' })
+  | (RoleChangeBase & { readonly type: 'grant-membership'; readonly member: string })
+  | (RoleChangeBase & { readonly type: 'revoke-membership'; readonly member: string })
+  | (RoleChangeBase & {
+      readonly type: 'grant';
+      readonly object: ObjectRef;
+      readonly privileges: readonly Privilege[];
+    })
+  | (RoleChangeBase & {
+      readonly type: 'revoke';
+      readonly object: ObjectRef;
+      readonly privileges: readonly Privilege[];
+    })
+  | (RoleChangeBase & {
+      readonly type: 'grant-columns';
+      readonly schema: string;
+      readonly table: string;
+      readonly privilege: ColumnPrivilege;
+      readonly columns: readonly string[];
+    })
+  | (RoleChangeBase & {
+      readonly type: 'revoke-columns';
+      readonly schema: string;
+      readonly table: string;
+      readonly privilege: ColumnPrivilege;
+      readonly columns: readonly string[];
+    })
+  | (RoleChangeBase & { readonly type: 'drop-login' })
+  | (RoleChangeBase & { readonly type: 'drop-role' });
+
+export type ChangeType = Change['type'];
+
+export interface PlanOptions {
+  /** Components whose existing logins get a new password. */
+  readonly rotatePasswords?: readonly string[];
+}

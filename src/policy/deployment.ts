@@ -1,0 +1,186 @@
+/**
+ * Checks that need the config and every policy together: duplicate
+ * components, database kinds no target has, and names the target engines
+ * cannot hold. Pure.
+ */
+import { ALL_ENGINES, IDENTIFIER_RULES } from '../dialects/engines.js';
+import { compareText } from '../util/compare.js';
+import type { ParsedConfig } from './config-file.js';
+import type { DiagnosticList } from './diagnostics.js';
+import type { Deployment, EngineName } from './model.js';
+import { grantRoleName, loginName } from './names.js';
+import type { ParsedPolicy } from './policy-file.js';
+import { indexOfScalar, type PathSegment, positionOf, type YamlSource } from './yaml-source.js';
+
+/** Which engines may hold the names used under a database kind. */
+export type EnginesForKind = (kind: string) => readonly EngineName[];
+
+/** Without a config every engine could be a target, so names must fit them all. */
+export const anyEngine: EnginesForKind = () => ALL_ENGINES;
+
+export function checkDeployment(
+  parsedConfig: ParsedConfig,
+  policyFiles: readonly string[],
+  policies: readonly ParsedPolicy[],
+  diags: DiagnosticList,
+): Deployment | undefined {
+  const before = diags.errors.length;
+  const { config, source } = parsedConfig;
+  const enginesForKind = targetEngines(parsedConfig);
+  checkUniqueComponents(policies, diags);
+  checkKindsExist(parsedConfig, policies, diags);
+  warnUnusedKinds(parsedConfig, policies, diags);
+  for (const parsed of policies) {
+    checkPolicyNamesFitEngines(parsed, enginesForKind, diags);
+    checkRoleNamesFitEngines(config.app, parsed, enginesForKind, diags);
+  }
+  config.secrets.forEach((secret, i) => {
+    const names: Array<[string, PathSegment[]]> = [
+      [secret.table, ['secrets', i, 'table']],
+      [secret.primaryKey, ['secrets', i, 'primaryKey']],
+      ...secret.columns.map((c, j): [string, PathSegment[]] => [c, ['secrets', i, 'columns', j]]),
+    ];
+    for (const [name, at] of names) checkObjectName(name, enginesForKind(secret.kind), source, at, diags);
+  });
+  if (diags.errors.length > before) return undefined;
+  const sorted = [...policies].map((p) => p.policy).sort((a, b) => compareText(a.component, b.component));
+  return Object.freeze({
+    config: Object.freeze({ ...config, policyFiles }),
+    policies: Object.freeze(sorted),
+  });
+}
+
+function targetEngines(parsedConfig: ParsedConfig): EnginesForKind {
+  return (kind) => {
+    const engines = new Set<EngineName>();
+    for (const target of parsedConfig.config.targets) {
+      if (target.kind !== kind) continue;
+      for (const engine of target.engine ? [target.engine] : ALL_ENGINES) engines.add(engine);
+    }
+    return [...engines];
+  };
+}
+
+function checkUniqueComponents(policies: readonly ParsedPolicy[], diags: DiagnosticList): void {
+  const first = new Map<string, ParsedPolicy>();
+  for (const parsed of policies) {
+    const name = parsed.policy.component;
+    const earlier = first.get(name);
+    if (!earlier) {
+      first.set(name, parsed);
+      continue;
+    }
+    const at = positionOf(earlier.source, ['component']);
+    diags.error(
+      positionOf(parsed.source, ['component']),
+      `duplicate component "${name}": already defined at ${at.file}:${at.line}:${at.col}`,
+      'each component needs exactly one policy file',
+    );
+  }
+}
+
+function checkKindsExist(
+  parsedConfig: ParsedConfig,
+  policies: readonly ParsedPolicy[],
+  diags: DiagnosticList,
+) {
+  const kinds = new Set(parsedConfig.config.targets.map((t) => t.kind));
+  const known = [...kinds].sort(compareText).join(', ');
+  for (const parsed of policies) {
+    for (const db of parsed.policy.databases) {
+      if (kinds.has(db.kind)) continue;
+      diags.error(
+        positionOf(parsed.source, ['databases', db.kind], 'key'),
+        `database kind "${db.kind}" has no target in ${parsedConfig.config.file}`,
+        `add a target with kind: ${db.kind}, or use one of: ${known}`,
+      );
+    }
+  }
+  parsedConfig.config.secrets.forEach((secret, i) => {
+    if (kinds.has(secret.kind)) return;
+    diags.error(
+      positionOf(parsedConfig.source, ['secrets', i, 'kind']),
+      `secrets entry for table "${secret.table}" names kind "${secret.kind}", which no target has`,
+      `use one of: ${known}`,
+    );
+  });
+}
+
+function warnUnusedKinds(
+  parsedConfig: ParsedConfig,
+  policies: readonly ParsedPolicy[],
+  diags: DiagnosticList,
+) {
+  const used = new Set([
+    ...policies.flatMap((p) => p.policy.databases.map((db) => db.kind)),
+    ...parsedConfig.config.secrets.map((s) => s.kind),
+  ]);
+  parsedConfig.config.targets.forEach((target, i) => {
+    if (used.has(target.kind)) return;
+    diags.warning(
+      positionOf(parsedConfig.source, ['targets', i, 'kind']),
+      `target "${target.name}" has kind "${target.kind}", which no policy uses: dbwarden will grant nothing there`,
+    );
+  });
+}
+
+/** Schema, table and column names of one policy against every engine its kinds map to. */
+export function checkPolicyNamesFitEngines(
+  parsed: ParsedPolicy,
+  enginesForKind: EnginesForKind,
+  diags: DiagnosticList,
+): void {
+  for (const db of parsed.policy.databases) {
+    const engines = enginesForKind(db.kind);
+    const kindPath = ['databases', db.kind];
+    if (db.schema !== undefined)
+      checkObjectName(db.schema, engines, parsed.source, [...kindPath, 'schema'], diags);
+    for (const access of db.tables) {
+      const tablePath = [...kindPath, 'tables', access.table];
+      checkObjectName(access.table, engines, parsed.source, tablePath, diags, 'key');
+      for (const grant of access.grants) {
+        if (grant.columns === 'all') continue;
+        for (const column of grant.columns) {
+          const index = indexOfScalar(parsed.source, [...tablePath, grant.verb], column);
+          checkObjectName(column, engines, parsed.source, [...tablePath, grant.verb, index], diags);
+        }
+      }
+    }
+  }
+}
+
+function checkRoleNamesFitEngines(
+  app: string,
+  parsed: ParsedPolicy,
+  enginesForKind: EnginesForKind,
+  diags: DiagnosticList,
+): void {
+  const engines = new Set(parsed.policy.databases.flatMap((db) => enginesForKind(db.kind)));
+  const names = [loginName(app, parsed.policy.component), grantRoleName(app, parsed.policy.component)];
+  for (const engine of engines) {
+    const rules = IDENTIFIER_RULES[engine];
+    for (const name of names) {
+      const problem = rules.roleNameProblem(name);
+      if (!problem) continue;
+      diags.error(
+        positionOf(parsed.source, ['component']),
+        `role name "${name}" ${problem}`,
+        'shorten the app or component name',
+      );
+    }
+  }
+}
+
+function checkObjectName(
+  name: string,
+  engines: readonly EngineName[],
+  source: YamlSource,
+  at: readonly PathSegment[],
+  diags: DiagnosticList,
+  which: 'key' | 'value' = 'value',
+): void {
+  for (const engine of engines) {
+    const problem = IDENTIFIER_RULES[engine].objectNameProblem(name);
+    if (problem) diags.error(positionOf(source, at, which), `name ${JSON.stringify(name)} ${problem}`);
+  }
+}

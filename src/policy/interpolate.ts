@@ -1,0 +1,65 @@
+/**
+ * `${VAR}` and `${VAR:-default}` in config values, replaced from the
+ * environment. `$$` stands for a literal `$`. Runs on the YAML document so a
+ * missing variable is reported at its file:line:col.
+ */
+import { isScalar, visit } from 'yaml';
+import type { DiagnosticList } from './diagnostics.js';
+import { positionAt, type YamlSource } from './yaml-source.js';
+
+const REFERENCE = /\$\$|\$\{([^}]*)\}|\$\{/g;
+const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function interpolateEnvironment(source: YamlSource, env: Environment, diags: DiagnosticList): void {
+  visit(source.doc, {
+    Scalar(key, node) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const at = positionAt(source, node.range?.[0] ?? 0);
+      node.value = substitute(node.value, env, (message, hint) => diags.error(at, message, hint));
+    },
+    Pair(_key, pair) {
+      // Keys are never interpolated: they are the config's own vocabulary.
+      if (isScalar(pair.key) && typeof pair.key.value === 'string' && pair.key.value.includes('${')) {
+        diags.error(
+          positionAt(source, pair.key.range?.[0] ?? 0),
+          'environment references are allowed in values only, not in keys',
+        );
+      }
+    },
+  });
+}
+
+/** Replaces every reference in `text`; problems are reported, never thrown. */
+export function substitute(
+  text: string,
+  env: Environment,
+  report: (message: string, hint?: string) => void,
+): string {
+  return text.replace(REFERENCE, (match, body: string | undefined) => {
+    if (match === '$$') return '$';
+    if (body === undefined) {
+      report('unterminated "${": expected ${NAME} or ${NAME:-default}', 'write $$ for a literal $');
+      return match;
+    }
+    const parsed = VARIABLE.exec(body);
+    if (!parsed) {
+      report(
+        `invalid environment reference "\${${body}}"`,
+        'use ${NAME} or ${NAME:-default}; NAME is letters, digits and _',
+      );
+      return match;
+    }
+    const [, name = '', fallback] = parsed;
+    const value = env[name];
+    // As in the shell, `:-` also replaces a variable that is set but empty.
+    if (value !== undefined && (value !== '' || fallback === undefined)) return value;
+    if (fallback !== undefined) return fallback;
+    report(
+      `environment variable ${name} is not set`,
+      `set ${name}, or give a default with \${${name}:-default}`,
+    );
+    return '';
+  });
+}

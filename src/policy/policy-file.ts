@@ -1,0 +1,144 @@
+/**
+ * One policy file: YAML text -> validated, frozen ComponentPolicy.
+ * Pure: the caller reads the file.
+ */
+import { compareText } from '../util/compare.js';
+import type { DiagnosticList } from './diagnostics.js';
+import {
+  type ComponentPolicy,
+  type DatabaseAccess,
+  deepFreeze,
+  type TableAccess,
+  VERBS,
+  type Verb,
+  type VerbGrant,
+} from './model.js';
+import { invisibleCharacterProblem } from './names.js';
+import { type PolicyInput, policySchema, type TableAccessInput } from './schema.js';
+import { type PathSegment, parseYaml, positionOf, toPlainValue, type YamlSource } from './yaml-source.js';
+import { reportZodIssues } from './zod-issues.js';
+
+export interface ParsedPolicy {
+  readonly policy: ComponentPolicy;
+  readonly source: YamlSource;
+}
+
+export function parsePolicy(file: string, text: string, diags: DiagnosticList): ParsedPolicy | undefined {
+  const source = parseYaml(file, text, diags);
+  if (!source) return undefined;
+  const value = toPlainValue(source, diags);
+  if (value === undefined) return undefined;
+  const parsed = policySchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) {
+    reportZodIssues(parsed.error.issues, policySchema, source, diags);
+    return undefined;
+  }
+  const before = diags.errors.length;
+  checkPolicyNames(parsed.data, source, diags);
+  if (diags.errors.length > before) return undefined;
+  return { policy: deepFreeze(toModel(parsed.data, file)), source };
+}
+
+/** Duplicates inside verb and column lists, and names no engine can hold. */
+function checkPolicyNames(input: PolicyInput, source: YamlSource, diags: DiagnosticList): void {
+  for (const [kind, access] of Object.entries(input.databases ?? {})) {
+    const kindPath = ['databases', kind];
+    if (access.schema !== undefined)
+      checkName(access.schema, 'schema', [...kindPath, 'schema'], source, diags);
+    if (Object.keys(access.tables).length === 0) {
+      diags.error(
+        positionOf(source, [...kindPath, 'tables'], 'key'),
+        `database kind "${kind}" lists no tables`,
+        'list the tables this component needs, or remove the database kind',
+      );
+    }
+    for (const [table, tableAccess] of Object.entries(access.tables)) {
+      const tablePath = [...kindPath, 'tables', table];
+      checkName(table, 'table name', tablePath, source, diags, 'key');
+      checkTableAccess(tableAccess, tablePath, source, diags);
+    }
+  }
+}
+
+function checkTableAccess(
+  access: TableAccessInput,
+  path: readonly PathSegment[],
+  source: YamlSource,
+  diags: DiagnosticList,
+): void {
+  if (Array.isArray(access)) {
+    reportDuplicates(access, 'verb', path, source, diags);
+    return;
+  }
+  const verbs = Object.entries(access).filter(([, columns]) => columns !== undefined);
+  if (verbs.length === 0) {
+    diags.error(positionOf(source, path), 'no verbs given', `list at least one of: ${VERBS.join(', ')}`);
+  }
+  for (const [verb, columns] of verbs) {
+    if (!Array.isArray(columns)) continue;
+    reportDuplicates(columns, 'column', [...path, verb], source, diags);
+    columns.forEach((column, i) => {
+      checkName(column, 'column name', [...path, verb, i], source, diags);
+    });
+  }
+}
+
+function reportDuplicates(
+  items: readonly string[],
+  what: string,
+  path: readonly PathSegment[],
+  source: YamlSource,
+  diags: DiagnosticList,
+): void {
+  items.forEach((item, i) => {
+    if (items.indexOf(item) !== i) {
+      diags.error(positionOf(source, [...path, i]), `duplicate ${what} "${item}"`, `list each ${what} once`);
+    }
+  });
+}
+
+function checkName(
+  name: string,
+  what: string,
+  path: readonly PathSegment[],
+  source: YamlSource,
+  diags: DiagnosticList,
+  at: 'key' | 'value' = 'value',
+): void {
+  const problem = invisibleCharacterProblem(name);
+  if (problem) diags.error(positionOf(source, path, at), `${what} ${JSON.stringify(name)} ${problem}`);
+}
+
+function toModel(input: PolicyInput, file: string): ComponentPolicy {
+  const databases: DatabaseAccess[] = Object.entries(input.databases ?? {})
+    .map(([kind, access]) => ({
+      kind,
+      schema: access.schema,
+      tables: Object.entries(access.tables)
+        .map(([table, tableAccess]) => ({ table, grants: toVerbGrants(tableAccess) }))
+        .sort(byTable),
+    }))
+    .sort((a, b) => compareText(a.kind, b.kind));
+  return { component: input.component, description: input.description, databases, file };
+}
+
+function toVerbGrants(access: TableAccessInput): VerbGrant[] {
+  const byVerb = new Map<Verb, VerbGrant['columns']>();
+  if (Array.isArray(access)) {
+    for (const verb of access) byVerb.set(verb, 'all');
+  } else {
+    for (const verb of VERBS) {
+      const columns = access[verb];
+      if (columns === undefined) continue;
+      byVerb.set(verb, columns === 'all' ? 'all' : [...new Set(columns)].sort(compareText));
+    }
+  }
+  return VERBS.filter((verb) => byVerb.has(verb)).map((verb) => ({
+    verb,
+    columns: byVerb.get(verb) ?? 'all',
+  }));
+}
+
+function byTable(a: TableAccess, b: TableAccess): number {
+  return compareText(a.table, b.table);
+}

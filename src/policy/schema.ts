@@ -1,0 +1,156 @@
+/**
+ * Shape of policy files and the deployment config, as zod schemas.
+ *
+ * These schemas check structure only (keys, types, allowed words). Rules that
+ * depend on other files or on the target engine (identifier limits, kinds no
+ * target has, duplicate components) live in validate.ts, where every problem
+ * can be reported with its place. The JSON Schema printed by `dbwarden schema`
+ * is generated from these, so editors and dbwarden agree on the format.
+ */
+import { z } from 'zod';
+import { COLUMN_VERBS, VERBS } from './model.js';
+
+/** Lowercase words that become part of role and file names: no quoting, no path tricks. */
+const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
+const TARGET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_VAR_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const nameSchema = (what: string) =>
+  z
+    .string()
+    .regex(NAME_PATTERN, { error: `${what} must be lowercase letters, digits and _, starting with a letter` })
+    .max(48);
+
+/** Table, column and schema names: engine limits are checked later, per target engine. */
+const identifierSchema = z.string().min(1, { error: 'an identifier cannot be empty' });
+
+const verbSchema = z.enum(VERBS);
+
+const verbListSchema = z
+  .array(verbSchema)
+  .min(1, { error: 'empty verb list: list at least one verb, or remove the table' })
+  .meta({ description: 'Table-level verbs: select, insert, update, delete' });
+
+const columnListSchema = z
+  .array(identifierSchema)
+  .min(1, { error: 'empty column list: list at least one column, or remove the verb' });
+
+const columnsOrAll = z.union([z.literal('all'), columnListSchema]);
+
+const columnFormSchema = z
+  .strictObject({
+    select: columnsOrAll.optional(),
+    insert: columnsOrAll.optional(),
+    update: columnsOrAll.optional(),
+    delete: z
+      .literal('all', { error: 'delete applies to whole rows: write `delete: all`, or use the list form' })
+      .optional(),
+  })
+  .meta({
+    description: `Column-level form: verb -> list of columns, or 'all' for the whole table. Only ${COLUMN_VERBS.join(', ')} can be limited to columns.`,
+  });
+
+const tableAccessSchema = z.union([verbListSchema, columnFormSchema]);
+
+const databaseAccessSchema = z.strictObject({
+  schema: identifierSchema.optional().meta({ description: 'PostgreSQL schema; default public' }),
+  tables: z.record(z.string(), tableAccessSchema).meta({ description: 'table name -> verbs' }),
+});
+
+export const policySchema = z
+  .strictObject({
+    component: nameSchema('component')
+      .refine((name) => !name.endsWith('_role'), {
+        error: 'component names cannot end in _role: that suffix names the grant role of another component',
+      })
+      .meta({
+        description: 'Component name; logins are <app>_<component>, grant roles <app>_<component>_role',
+      }),
+    description: z.string().optional(),
+    databases: z.record(nameSchema('database kind'), databaseAccessSchema).optional().meta({
+      description: 'Database kind -> tables. Leave out for a component that needs no database login.',
+    }),
+  })
+  .meta({ title: 'dbwarden policy', description: 'Which tables and verbs one component needs' });
+
+export type PolicyInput = z.infer<typeof policySchema>;
+export type TableAccessInput = z.infer<typeof tableAccessSchema>;
+
+const targetSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(TARGET_NAME_PATTERN, { error: 'target name must be letters, digits, _, . and -' })
+    .max(63),
+  kind: nameSchema('database kind'),
+  url: z
+    .string()
+    .optional()
+    .meta({ description: 'Admin connection URL: postgres://, postgresql://, mysql:// or mariadb://' }),
+  urlFile: z.string().optional().meta({ description: 'File holding the admin URL (relative to this file)' }),
+  engine: z
+    .enum(['postgres', 'mysql'])
+    .optional()
+    .meta({ description: 'Engine, when the URL does not show it (urlFile)' }),
+});
+
+const credentialsSchema = z.strictObject({
+  dir: z.string().optional().meta({ description: 'Directory for <component>.json files (mode 0600)' }),
+  kubernetes: z
+    .strictObject({
+      namespace: z.string().optional(),
+      secretName: z.string().optional().meta({ description: 'Pattern, default {app}-db-{component}' }),
+    })
+    .optional(),
+});
+
+const secretsEntrySchema = z.strictObject({
+  kind: nameSchema('database kind'),
+  schema: identifierSchema.optional(),
+  table: identifierSchema,
+  primaryKey: identifierSchema,
+  columns: z.array(identifierSchema).min(1, { error: 'list at least one column to encrypt' }),
+  lookup: z
+    .array(identifierSchema)
+    .optional()
+    .meta({ description: 'Columns the application finds rows by; dbwarden keeps a blind index' }),
+});
+
+const masterKeyRefSchema = z.strictObject({
+  id: z.string().regex(KEY_ID_PATTERN, { error: 'key id must be letters, digits, _, . and -' }).max(64),
+  file: z.string().optional().meta({ description: 'File with 32 key bytes, raw or base64' }),
+  env: z
+    .string()
+    .regex(ENV_VAR_PATTERN, { error: 'env must name an environment variable' })
+    .optional()
+    .meta({ description: 'Environment variable holding the key, base64 of 32 bytes' }),
+  kms: z.string().optional().meta({ description: 'AWS KMS key ARN' }),
+});
+
+export const configSchema = z
+  .strictObject({
+    app: nameSchema('app'),
+    policies: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .meta({ description: 'Directory of policy files, or a list of files, relative to this file' }),
+    targets: z.array(targetSchema).min(1, { error: 'list at least one target' }),
+    credentials: credentialsSchema.optional(),
+    secrets: z.array(secretsEntrySchema).optional(),
+    masterKey: z
+      .strictObject({
+        current: masterKeyRefSchema,
+        previous: z.array(masterKeyRefSchema).optional(),
+      })
+      .optional(),
+  })
+  .meta({ title: 'dbwarden deployment config', description: 'dbwarden.yaml' });
+
+export type ConfigInput = z.infer<typeof configSchema>;
+
+/** JSON Schemas for editors (draft-07: what yaml-language-server understands best). */
+export function jsonSchemas(): { policy: unknown; config: unknown } {
+  return {
+    policy: z.toJSONSchema(policySchema, { target: 'draft-7' }),
+    config: z.toJSONSchema(configSchema, { target: 'draft-7' }),
+  };
+}

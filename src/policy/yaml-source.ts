@@ -1,0 +1,120 @@
+/**
+ * YAML documents that remember where every value came from, so that each
+ * diagnostic can name file:line:col.
+ */
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { DiagnosticList, SourcePosition } from './diagnostics.js';
+
+/** Policy and config files are small; anything larger is a mistake or an attack. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Anchors may be reused this many times before the document is refused (no alias bombs). */
+const MAX_ALIAS_COUNT = 100;
+
+export type PathSegment = string | number;
+
+export interface YamlSource {
+  readonly file: string;
+  readonly doc: Document.Parsed;
+  readonly lineCounter: LineCounter;
+}
+
+/**
+ * Parses one YAML document. Syntax errors go to `diags`; returns undefined when
+ * the document cannot be used at all.
+ */
+export function parseYaml(file: string, text: string, diags: DiagnosticList): YamlSource | undefined {
+  const byteLength = Buffer.byteLength(text, 'utf8');
+  if (byteLength > MAX_FILE_BYTES) {
+    diags.error(
+      { file, line: 0, col: 0 },
+      `file is ${byteLength} bytes, larger than the ${MAX_FILE_BYTES} bytes dbwarden reads`,
+      'split it into one file per component',
+    );
+    return undefined;
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
+  const source: YamlSource = { file, doc, lineCounter };
+  for (const err of doc.errors) {
+    const at = positionAt(source, err.pos[0]);
+    if (err.code === 'DUPLICATE_KEY') {
+      diags.error(
+        at,
+        `duplicate key ${quoteKeyAt(text, err.pos[0])}`,
+        'each key may appear once in a mapping',
+      );
+    } else {
+      diags.error(at, `YAML: ${firstLine(err.message)}`);
+    }
+  }
+  return doc.errors.length > 0 ? undefined : source;
+}
+
+/** The plain JavaScript value of a parsed document, with alias expansion bounded. */
+export function toPlainValue(source: YamlSource, diags: DiagnosticList): unknown {
+  try {
+    return source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml throws on alias bombs and anchors it cannot resolve; both are input errors.
+    diags.error({ file: source.file, line: 0, col: 0 }, `YAML: ${firstLine(String((err as Error).message))}`);
+    return undefined;
+  }
+}
+
+export function positionAt(source: YamlSource, offset: number): SourcePosition {
+  const { line, col } = source.lineCounter.linePos(offset);
+  return { file: source.file, line, col };
+}
+
+/**
+ * Where the value at `path` (or its key, with `at: 'key'`) starts. Falls back to
+ * the deepest existing parent when the path does not exist (a missing key is
+ * reported where it should have been).
+ */
+export function positionOf(
+  source: YamlSource,
+  path: readonly PathSegment[],
+  at: 'key' | 'value' = 'value',
+): SourcePosition {
+  let node: unknown = source.doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  for (const [i, segment] of path.entries()) {
+    const isLast = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+      );
+      if (!pair) break;
+      if (isLast && at === 'key') return positionAt(source, rangeStart(pair.key) ?? offset);
+      node = pair.value;
+      // A key with no value (`tables:`) has no node of its own: point at the key.
+      offset = rangeStart(node) ?? rangeStart(pair.key) ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+      offset = rangeStart(node) ?? offset;
+      if (node === undefined) break;
+    } else {
+      break;
+    }
+  }
+  return positionAt(source, offset);
+}
+
+/** Index of the first item equal to `value` in the list at `path`; -1 when absent. */
+export function indexOfScalar(source: YamlSource, path: readonly PathSegment[], value: unknown): number {
+  const node = source.doc.getIn(path, true);
+  return isSeq(node) ? node.items.findIndex((item) => isScalar(item) && item.value === value) : -1;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return node && typeof node === 'object' && 'range' in node ? (node as Node).range?.[0] : undefined;
+}
+
+function quoteKeyAt(text: string, offset: number): string {
+  const key = /^[^:\n]*/.exec(text.slice(offset))?.[0]?.trim() ?? '';
+  return key ? `"${key}"` : '';
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}

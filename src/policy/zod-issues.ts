@@ -1,0 +1,166 @@
+/**
+ * Turns zod issues into diagnostics that name the place in the YAML file and
+ * say what is allowed, with a did-you-mean for misspelt keys and words.
+ */
+import { closest, distance } from 'fastest-levenshtein';
+import type { z } from 'zod';
+import type { DiagnosticList } from './diagnostics.js';
+import { type PathSegment, positionOf, type YamlSource } from './yaml-source.js';
+
+type Issue = z.core.$ZodIssue;
+type AnySchema = z.core.$ZodType;
+
+export function reportZodIssues(
+  issues: readonly Issue[],
+  schema: AnySchema,
+  source: YamlSource,
+  diags: DiagnosticList,
+): void {
+  for (const issue of issues) reportIssue(issue, [], schema, source, diags);
+}
+
+function reportIssue(
+  issue: Issue,
+  prefix: readonly PathSegment[],
+  rootSchema: AnySchema,
+  source: YamlSource,
+  diags: DiagnosticList,
+): void {
+  const path = [...prefix, ...(issue.path as PathSegment[])];
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = knownKeysAt(rootSchema, path);
+      for (const key of issue.keys) {
+        diags.error(
+          positionOf(source, [...path, key], 'key'),
+          `unknown key "${key}"`,
+          suggestion(key, allowed),
+        );
+      }
+      return;
+    }
+    case 'invalid_union': {
+      const branch = closestBranch(issue);
+      if (branch) {
+        for (const inner of branch) reportIssue(inner, path, rootSchema, source, diags);
+      } else {
+        diags.error(
+          positionOf(source, path),
+          `expected ${describeUnion(issue)}, found ${describeValue(issue.input)}`,
+        );
+      }
+      return;
+    }
+    case 'invalid_key': {
+      for (const inner of issue.issues) reportIssue(inner, path, rootSchema, source, diags);
+      return;
+    }
+    case 'invalid_value': {
+      const allowed = issue.values.map(String);
+      if (typeof issue.input === 'string' && allowed.length > 1) {
+        diags.error(
+          positionOf(source, path),
+          `unknown ${wordFor(allowed)} "${issue.input}"`,
+          suggestion(issue.input, allowed),
+        );
+      } else {
+        diags.error(positionOf(source, path), issue.message);
+      }
+      return;
+    }
+    case 'invalid_type': {
+      const missing = issue.input === undefined;
+      const last = path[path.length - 1];
+      if (missing && last !== undefined) {
+        diags.error(positionOf(source, path.slice(0, -1)), `missing required key "${String(last)}"`);
+      } else {
+        diags.error(
+          positionOf(source, path),
+          `expected ${issue.expected}, found ${describeValue(issue.input)}`,
+        );
+      }
+      return;
+    }
+    case 'invalid_format': {
+      // Only name and id fields carry formats; their values are not secret.
+      const shown = typeof issue.input === 'string' ? ` "${issue.input}"` : '';
+      diags.error(positionOf(source, path), `invalid value${shown}: ${issue.message}`);
+      return;
+    }
+    case 'too_big':
+      diags.error(positionOf(source, path), `too long: at most ${String(issue.maximum)} characters`);
+      return;
+    default:
+      diags.error(positionOf(source, path), issue.message);
+  }
+}
+
+/**
+ * Of a union's failed branches, the one the author evidently meant: the one
+ * whose failure is not simply "wrong type here". None when every branch failed
+ * on type (the value is of no expected shape at all).
+ */
+function closestBranch(issue: z.core.$ZodIssueInvalidUnion): readonly Issue[] | undefined {
+  const meant = issue.errors.filter(
+    (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+  );
+  return meant.length === 1 ? meant[0] : undefined;
+}
+
+function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
+  const expected = issue.errors.flatMap((branch) =>
+    branch.filter((i) => i.code === 'invalid_type').map((i) => (i as z.core.$ZodIssueInvalidType).expected),
+  );
+  return [...new Set(expected)]
+    .map((e) => (e === 'array' ? 'a list' : e === 'object' ? 'a mapping' : e))
+    .join(' or ');
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined || value === null) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+function wordFor(allowed: readonly string[]): string {
+  return allowed.includes('select') && allowed.includes('delete') ? 'verb' : 'value';
+}
+
+/** `did you mean "x"? allowed: a, b, c` — the suggestion only when it is close. */
+export function suggestion(word: string, allowed: readonly string[]): string | undefined {
+  if (allowed.length === 0) return undefined;
+  const best = closest(word, [...allowed]);
+  const close = distance(word, best) <= Math.max(2, Math.floor(best.length / 3));
+  const list = `allowed: ${allowed.join(', ')}`;
+  return close ? `did you mean "${best}"? ${list}` : list;
+}
+
+/** The keys an object schema at `path` accepts (for suggestions). */
+function knownKeysAt(schema: AnySchema, path: readonly PathSegment[]): string[] {
+  const candidates = objectSchemasAt(schema, path);
+  return [...new Set(candidates.flatMap((s) => Object.keys(s._zod.def.shape)))];
+}
+
+function objectSchemasAt(schema: AnySchema, path: readonly PathSegment[]): z.core.$ZodObject[] {
+  const def = schema._zod.def as z.core.$ZodTypeDef & Record<string, unknown>;
+  switch (def.type) {
+    case 'optional':
+    case 'nullable':
+    case 'default':
+      return objectSchemasAt(def.innerType as AnySchema, path);
+    case 'union':
+      return (def.options as AnySchema[]).flatMap((option) => objectSchemasAt(option, path));
+    case 'object': {
+      if (path.length === 0) return [schema as z.core.$ZodObject];
+      const child = (def.shape as Record<string, AnySchema>)[String(path[0])];
+      return child ? objectSchemasAt(child, path.slice(1)) : [];
+    }
+    case 'record':
+      return path.length === 0 ? [] : objectSchemasAt(def.valueType as AnySchema, path.slice(1));
+    case 'array':
+      return path.length === 0 ? [] : objectSchemasAt(def.element as AnySchema, path.slice(1));
+    default:
+      return [];
+  }
+}
