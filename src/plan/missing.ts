@@ -1,3 +1,4 @@
+import { compareTuples } from '../util/compare.js';
 import type { Catalog, DesiredState } from './types.js';
 
 /** A table or column a policy names that a target does not have. */
@@ -38,5 +39,10 @@ export function missingObjects(desired: DesiredState, catalog: Catalog): Missing
       }
     }
   }
-  return missing;
+  return missing.sort((a, b) =>
+    compareTuples(
+      [a.target, a.component, a.schema, a.table, a.column ?? ''],
+      [b.target, b.component, b.schema, b.table, b.column ?? ''],
+    ),
+  );
 }

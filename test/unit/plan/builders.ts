@@ -1,0 +1,89 @@
+/** Small builders for planner inputs, so each test states only what matters to it. */
+
+import type {
+  Catalog,
+  ClusterCatalog,
+  DesiredComponent,
+  DesiredState,
+  GrantCapabilities,
+  TableInfo,
+  TargetCatalog,
+} from '../../../src/plan/types.js';
+import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
+
+export const POSTGRES_CAPABILITIES: GrantCapabilities = {
+  databaseConnect: true,
+  schemaUsage: true,
+  ownedSequenceUsage: true,
+  tableRevokeClearsColumns: true,
+};
+
+export const TABLES_ONLY: GrantCapabilities = {
+  databaseConnect: false,
+  schemaUsage: false,
+  ownedSequenceUsage: false,
+  tableRevokeClearsColumns: false,
+};
+
+/** `table('t', ['select'])` or `table('t', { select: ['a', 'b'] })`. */
+export function table(name: string, access: Verb[] | Partial<Record<Verb, string[] | 'all'>>): TableAccess {
+  const entries = Array.isArray(access)
+    ? access.map((verb) => ({ verb, columns: 'all' as const }))
+    : Object.entries(access).map(([verb, columns]) => ({ verb: verb as Verb, columns }));
+  return { table: name, grants: entries };
+}
+
+export function db(kind: string, tables: TableAccess[], schema?: string): DatabaseAccess {
+  return { kind, schema, tables };
+}
+
+export function component(name: string, databases: DatabaseAccess[], app = 'nova'): DesiredComponent {
+  return { component: name, login: `${app}_${name}`, role: `${app}_${name}_role`, databases };
+}
+
+export function desired(
+  components: DesiredComponent[],
+  targets: { name: string; kind: string }[] = [{ name: 'db1', kind: 'main' }],
+  app = 'nova',
+): DesiredState {
+  return { app, components, targets };
+}
+
+export function emptyCluster(): ClusterCatalog {
+  return { roles: [], memberships: [] };
+}
+
+export function targetCatalog(overrides: Partial<TargetCatalog> = {}): TargetCatalog {
+  return {
+    cluster: 'c1',
+    defaultSchema: 'public',
+    capabilities: TABLES_ONLY,
+    tables: [],
+    grants: [],
+    columnGrants: [],
+    ...overrides,
+  };
+}
+
+export function tableInfo(
+  name: string,
+  columns: string[] = ['id'],
+  ownedSequences: string[] = [],
+): TableInfo {
+  return { schema: 'public', table: name, columns, ownedSequences };
+}
+
+export function catalog(
+  targets: Record<string, TargetCatalog> = { db1: targetCatalog() },
+  clusters: Record<string, ClusterCatalog> = { c1: emptyCluster() },
+): Catalog {
+  return { clusters, targets };
+}
+
+export function role(
+  name: string,
+  canLogin = false,
+  extra: { marker?: boolean; attributes?: string[] } = {},
+) {
+  return { name, canLogin, managedMarker: extra.marker ?? true, attributes: extra.attributes ?? [] };
+}

@@ -1,0 +1,255 @@
+/**
+ * Property tests: for random policies and random starting catalogs, applying
+ * the plan (in the strict catalog model) and planning again finds nothing to
+ * do, and roles dbwarden does not manage come out exactly as they went in.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { applyChanges, plan } from '../../../src/plan/index.js';
+import type {
+  Catalog,
+  ClusterCatalog,
+  DesiredState,
+  GrantCapabilities,
+  TargetCatalog,
+} from '../../../src/plan/types.js';
+import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
+import { component, POSTGRES_CAPABILITIES, TABLES_ONLY } from './builders.js';
+
+const TABLES = ['t1', 't2', 't3'];
+const COLUMNS = ['a', 'b', 'c'];
+const VERBS: Verb[] = ['select', 'insert', 'update', 'delete'];
+const COMPONENTS = ['api', 'conductor', 'scheduler', 'compute'];
+const TARGETS = [
+  { name: 'ta', kind: 'api' },
+  { name: 'tm1', kind: 'main' },
+  { name: 'tm2', kind: 'main' },
+];
+/** Managed names (current components and a removed one) mixed with roles dbwarden must leave alone. */
+const ROLE_POOL = [
+  ...COMPONENTS.flatMap((c) => [`nova_${c}`, `nova_${c}_role`]),
+  'nova_old',
+  'nova_old_role',
+  'nova',
+  'nova_admin',
+  'alice',
+  'pg_read_all_data',
+];
+const PRIVILEGES = ['select', 'insert', 'update', 'delete', 'truncate', 'usage', 'connect'];
+
+const columnsArb = fc.uniqueArray(fc.constantFrom(...COLUMNS), { minLength: 1, maxLength: 3 });
+
+const tableAccessArb = (table: string): fc.Arbitrary<TableAccess> =>
+  fc.oneof(
+    fc
+      .uniqueArray(fc.constantFrom(...VERBS), { minLength: 1, maxLength: 4 })
+      .map((verbs) => ({ table, grants: verbs.map((verb) => ({ verb, columns: 'all' as const })) })),
+    fc
+      .record(
+        {
+          select: fc.oneof(fc.constant('all' as const), columnsArb),
+          insert: fc.oneof(fc.constant('all' as const), columnsArb),
+          update: fc.oneof(fc.constant('all' as const), columnsArb),
+          delete: fc.constant('all' as const),
+        },
+        { requiredKeys: ['select'] },
+      )
+      .map((form) => ({
+        table,
+        grants: VERBS.filter((v) => form[v] !== undefined).map((verb) => ({
+          verb,
+          columns: form[verb] ?? 'all',
+        })),
+      })),
+  );
+
+const databaseArb = (kind: string): fc.Arbitrary<DatabaseAccess> =>
+  fc
+    .uniqueArray(fc.constantFrom(...TABLES), { minLength: 1, maxLength: 3 })
+    .chain((tables) => fc.tuple(...tables.map(tableAccessArb)))
+    .map((tables) => ({ kind, schema: undefined, tables }));
+
+const desiredArb: fc.Arbitrary<DesiredState> = fc
+  .uniqueArray(fc.constantFrom(...COMPONENTS), { maxLength: 4 })
+  .chain((names) =>
+    fc.tuple(
+      ...names.map((name) =>
+        fc
+          .record({ api: fc.option(databaseArb('api')), main: fc.option(databaseArb('main')) })
+          .map(({ api, main }) =>
+            component(
+              name,
+              [api, main].filter((d): d is DatabaseAccess => d !== null),
+            ),
+          ),
+      ),
+    ),
+  )
+  .map((components) => ({ app: 'nova', components, targets: TARGETS }));
+
+const clusterArb: fc.Arbitrary<ClusterCatalog> = fc
+  .uniqueArray(
+    fc.record({
+      name: fc.constantFrom(...ROLE_POOL),
+      canLogin: fc.boolean(),
+      managedMarker: fc.boolean(),
+      attributes: fc.subarray(['createrole', 'superuser']),
+    }),
+    { selector: (r) => r.name, maxLength: ROLE_POOL.length },
+  )
+  .chain((roles) => {
+    const names = roles.map((r) => r.name);
+    const memberships =
+      names.length < 2
+        ? fc.constant([])
+        : fc.uniqueArray(
+            fc
+              .tuple(fc.constantFrom(...names), fc.constantFrom(...names))
+              .filter(([role, member]) => role !== member)
+              .map(([role, member]) => ({ role, member })),
+            { selector: (m) => `${m.role}>${m.member}`, maxLength: 8 },
+          );
+    return memberships.map((ms) => ({ roles, memberships: ms }));
+  });
+
+const objectArb = fc.oneof(
+  fc.constant({ kind: 'database' as const }),
+  fc.constant({ kind: 'schema' as const, schema: 'public' }),
+  fc.constantFrom(...TABLES).map((table) => ({ kind: 'table' as const, schema: 'public', table })),
+  fc.constant({ kind: 'sequence' as const, schema: 'public', sequence: 't1_id_seq' }),
+);
+
+const targetArb = (
+  cluster: string,
+  grantees: string[],
+  capabilities: GrantCapabilities,
+): fc.Arbitrary<TargetCatalog> =>
+  fc
+    .record({
+      grants: grantees.length
+        ? fc.uniqueArray(
+            fc.record({
+              grantee: fc.constantFrom(...grantees),
+              object: objectArb,
+              privilege: fc.constantFrom(...PRIVILEGES),
+            }),
+            { selector: (g) => JSON.stringify(g), maxLength: 12 },
+          )
+        : fc.constant([]),
+      columnGrants: grantees.length
+        ? fc.uniqueArray(
+            fc.record({
+              grantee: fc.constantFrom(...grantees),
+              schema: fc.constant('public'),
+              table: fc.constantFrom(...TABLES),
+              column: fc.constantFrom(...COLUMNS),
+              privilege: fc.constantFrom('select' as const, 'insert' as const, 'update' as const),
+            }),
+            { selector: (g) => JSON.stringify(g), maxLength: 12 },
+          )
+        : fc.constant([]),
+    })
+    .map(({ grants, columnGrants }) => ({
+      cluster,
+      defaultSchema: 'public',
+      capabilities,
+      tables: TABLES.map((table) => ({
+        schema: 'public',
+        table,
+        columns: COLUMNS,
+        ownedSequences: table === 't1' ? ['t1_id_seq'] : [],
+      })),
+      grants,
+      columnGrants,
+    }));
+
+/** One server for everything, or the API database on its own server. */
+const catalogArb: fc.Arbitrary<Catalog> = fc
+  .record({
+    split: fc.boolean(),
+    capabilities: fc.constantFrom(POSTGRES_CAPABILITIES, TABLES_ONLY),
+    c1: clusterArb,
+    c2: clusterArb,
+  })
+  .chain(({ split, capabilities, c1, c2 }) => {
+    const clusterOf = (t: string) => (split && t === 'ta' ? 'c2' : 'c1');
+    const clusters: Record<string, ClusterCatalog> = split ? { c1, c2 } : { c1 };
+    const granteesOf = (t: string) => (clusters[clusterOf(t)]?.roles ?? []).map((r) => r.name);
+    return fc
+      .tuple(...TARGETS.map((t) => targetArb(clusterOf(t.name), granteesOf(t.name), capabilities)))
+      .map((targets) => ({
+        clusters,
+        targets: Object.fromEntries(TARGETS.map((t, i) => [t.name, targets[i] as TargetCatalog])),
+      }));
+  });
+
+function isManaged(name: string, cluster: ClusterCatalog): boolean {
+  if (COMPONENTS.some((c) => name === `nova_${c}` || name === `nova_${c}_role`)) return true;
+  return name.startsWith('nova_') && (cluster.roles.find((r) => r.name === name)?.managedMarker ?? false);
+}
+
+describe('plan properties', () => {
+  it('applying the plan and planning again yields zero changes', () => {
+    fc.assert(
+      fc.property(desiredArb, catalogArb, (desired, before) => {
+        const after = applyChanges(before, plan(desired, before));
+        expect(plan(desired, after)).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never changes a role it does not manage', () => {
+    fc.assert(
+      fc.property(desiredArb, catalogArb, (desired, before) => {
+        const after = applyChanges(before, plan(desired, before));
+        for (const [name, cluster] of Object.entries(before.clusters)) {
+          const unmanaged = cluster.roles.filter((r) => !isManaged(r.name, cluster));
+          const afterCluster = after.clusters[name] as ClusterCatalog;
+          const byName = (roles: readonly { name: string }[]) =>
+            [...roles].sort((a, b) => a.name.localeCompare(b.name));
+          const survivors = afterCluster.roles.filter((r) => unmanaged.some((u) => u.name === r.name));
+          expect(byName(survivors)).toEqual(byName(unmanaged));
+          // Memberships among unmanaged roles survive untouched.
+          const among = (c: ClusterCatalog) =>
+            c.memberships.filter((m) => !isManaged(m.role, cluster) && !isManaged(m.member, cluster));
+          expect(among(afterCluster)).toEqual(among(cluster));
+        }
+        for (const [name, target] of Object.entries(before.targets)) {
+          const cluster = before.clusters[target.cluster] as ClusterCatalog;
+          const keep = (g: { grantee: string }) => !isManaged(g.grantee, cluster);
+          const afterTarget = after.targets[name] as TargetCatalog;
+          expect(afterTarget.grants.filter(keep)).toEqual(target.grants.filter(keep));
+          expect(afterTarget.columnGrants.filter(keep)).toEqual(target.columnGrants.filter(keep));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is deterministic: the same input, in any array order, gives the same changes', () => {
+    fc.assert(
+      fc.property(desiredArb, catalogArb, (desired, snapshot) => {
+        const reversed: Catalog = {
+          clusters: Object.fromEntries(
+            Object.entries(snapshot.clusters).map(([n, c]) => [
+              n,
+              { roles: [...c.roles].reverse(), memberships: [...c.memberships].reverse() },
+            ]),
+          ),
+          targets: Object.fromEntries(
+            Object.entries(snapshot.targets)
+              .reverse()
+              .map(([n, t]) => [
+                n,
+                { ...t, grants: [...t.grants].reverse(), columnGrants: [...t.columnGrants].reverse() },
+              ]),
+          ),
+        };
+        const shuffledDesired = { ...desired, components: [...desired.components].reverse() };
+        expect(plan(shuffledDesired, reversed)).toEqual(plan(desired, snapshot));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
