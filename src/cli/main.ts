@@ -61,6 +61,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         .default('text'),
     )
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .addHelpText('after', `${EXIT_CODES_HELP}\n\nDocs: docs/cli.md, docs/policy-format.md, docs/config.md`);
@@ -154,11 +155,12 @@ function notYet(
 
 function reportError(err: unknown, format: OutputFormat, io: CliIo): number {
   if (err instanceof CommanderError) {
-    // Help and version end in a CommanderError too; those are successes.
+    // Help and version end in a CommanderError too; those are successes, except
+    // the usage commander prints (exit code 1) when no command was given.
     if (
       err.code === 'commander.helpDisplayed' ||
       err.code === 'commander.version' ||
-      err.code === 'commander.help'
+      (err.code === 'commander.help' && err.exitCode === 0)
     ) {
       return ExitCode.ok;
     }

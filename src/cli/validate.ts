@@ -43,7 +43,7 @@ export function runValidate(options: ValidateOptions, io: CliIo): number {
 }
 
 function validateConfig(configPath: string, io: CliIo): ValidateReport {
-  const { value, diagnostics } = loadDeployment(configPath, io.env);
+  const { value, diagnostics } = loadDeployment(path.resolve(io.cwd, configPath), io.env);
   return {
     ok: !diagnostics.hasErrors,
     errors: diagnostics.errors.map((d) => displayDiagnostic(d, io.cwd)),

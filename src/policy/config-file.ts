@@ -37,6 +37,7 @@ export function parseConfig(
   env: Environment,
   diags: DiagnosticList,
 ): ParsedConfig | undefined {
+  const before = diags.errors.length;
   const source = parseYaml(file, text, diags);
   if (!source) return undefined;
   interpolateEnvironment(source, env, diags);
@@ -47,7 +48,6 @@ export function parseConfig(
     reportZodIssues(parsed.error.issues, configSchema, source, diags);
     return undefined;
   }
-  const before = diags.errors.length;
   const input = parsed.data;
   const dir = path.dirname(file);
   const targets = input.targets.map((t, i) => toTarget(t, ['targets', i], dir, source, diags));
@@ -221,7 +221,7 @@ function toSecretColumns(
       diags.error(positionOf(source, [...at, 'columns', i]), `duplicate column "${column}"`);
     }
   });
-  const names: Array<[string, readonly PathSegment[]]> = [
+  const names: [string, readonly PathSegment[]][] = [
     [input.table, [...at, 'table']],
     [input.primaryKey, [...at, 'primaryKey']],
     ...input.columns.map((c, i): [string, readonly PathSegment[]] => [c, [...at, 'columns', i]]),

@@ -35,7 +35,7 @@ export function checkDeployment(
     checkRoleNamesFitEngines(config.app, parsed, enginesForKind, diags);
   }
   config.secrets.forEach((secret, i) => {
-    const names: Array<[string, PathSegment[]]> = [
+    const names: [string, PathSegment[]][] = [
       [secret.table, ['secrets', i, 'table']],
       [secret.primaryKey, ['secrets', i, 'primaryKey']],
       ...secret.columns.map((c, j): [string, PathSegment[]] => [c, ['secrets', i, 'columns', j]]),
@@ -61,7 +61,7 @@ function targetEngines(parsedConfig: ParsedConfig): EnginesForKind {
   };
 }
 
-function checkUniqueComponents(policies: readonly ParsedPolicy[], diags: DiagnosticList): void {
+export function checkUniqueComponents(policies: readonly ParsedPolicy[], diags: DiagnosticList): void {
   const first = new Map<string, ParsedPolicy>();
   for (const parsed of policies) {
     const name = parsed.policy.component;

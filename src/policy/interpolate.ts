@@ -45,9 +45,10 @@ export function substitute(
     }
     const parsed = VARIABLE.exec(body);
     if (!parsed) {
+      // Not echoed: the reference may hold a default URL with a password in it.
       report(
-        `invalid environment reference "\${${body}}"`,
-        'use ${NAME} or ${NAME:-default}; NAME is letters, digits and _',
+        'invalid environment reference: expected ${NAME} or ${NAME:-default}',
+        'NAME is letters, digits and _, not starting with a digit; write $$ for a literal $',
       );
       return match;
     }

@@ -6,7 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compareText } from '../util/compare.js';
 import { parseConfig } from './config-file.js';
-import { anyEngine, checkDeployment, checkPolicyNamesFitEngines } from './deployment.js';
+import {
+  anyEngine,
+  checkDeployment,
+  checkPolicyNamesFitEngines,
+  checkUniqueComponents,
+} from './deployment.js';
 import { DiagnosticList } from './diagnostics.js';
 import type { Environment } from './interpolate.js';
 import type { ComponentPolicy, Deployment } from './model.js';
@@ -42,6 +47,7 @@ export function loadPolicies(paths: readonly string[]): LoadResult<readonly Comp
     diags,
   );
   const policies = parsePolicyFiles(files, diags);
+  checkUniqueComponents(policies, diags);
   for (const parsed of policies) checkPolicyNamesFitEngines(parsed, anyEngine, diags);
   return { value: diags.hasErrors ? undefined : policies.map((p) => p.policy), diagnostics: diags };
 }

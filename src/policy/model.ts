@@ -42,8 +42,7 @@ export interface ComponentPolicy {
 export type EngineName = 'postgres' | 'mysql';
 
 export type UrlSource =
-  | { readonly from: 'inline'; readonly url: string }
-  | { readonly from: 'file'; readonly path: string };
+  { readonly from: 'inline'; readonly url: string } | { readonly from: 'file'; readonly path: string };
 
 export interface Target {
   readonly name: string;

@@ -105,7 +105,7 @@ function checkName(
   diags: DiagnosticList,
   at: 'key' | 'value' = 'value',
 ): void {
-  const problem = invisibleCharacterProblem(name);
+  const problem = name === '' ? 'is empty' : invisibleCharacterProblem(name);
   if (problem) diags.error(positionOf(source, path, at), `${what} ${JSON.stringify(name)} ${problem}`);
 }
 

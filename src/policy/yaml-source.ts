@@ -2,13 +2,25 @@
  * YAML documents that remember where every value came from, so that each
  * diagnostic can name file:line:col.
  */
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Document,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from 'yaml';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 
 /** Policy and config files are small; anything larger is a mistake or an attack. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** Anchors may be reused this many times before the document is refused (no alias bombs). */
 const MAX_ALIAS_COUNT = 100;
+/** Policies need about eight levels of nesting; far deeper documents would exhaust the stack later. */
+export const MAX_NESTING_DEPTH = 64;
 
 export type PathSegment = string | number;
 
@@ -33,8 +45,16 @@ export function parseYaml(file: string, text: string, diags: DiagnosticList): Ya
     return undefined;
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
+  // stringKeys: a table named 1.50 stays "1.50", and a list used as a key is refused.
+  const doc = parseDocument(text, {
+    lineCounter,
+    merge: true,
+    uniqueKeys: true,
+    stringKeys: true,
+    prettyErrors: false,
+  });
   const source: YamlSource = { file, doc, lineCounter };
+  if (reportTooDeep(source, diags)) return undefined;
   for (const err of doc.errors) {
     const at = positionAt(source, err.pos[0]);
     if (err.code === 'DUPLICATE_KEY') {
@@ -48,6 +68,37 @@ export function parseYaml(file: string, text: string, diags: DiagnosticList): Ya
     }
   }
   return doc.errors.length > 0 ? undefined : source;
+}
+
+/**
+ * One error for a document nested deeper than MAX_NESTING_DEPTH, instead of the
+ * hundreds of follow-on errors (or a stack overflow) such a document causes.
+ */
+function reportTooDeep(source: YamlSource, diags: DiagnosticList): boolean {
+  const exhausted = source.doc.errors.find((err) => err.code === 'RESOURCE_EXHAUSTION');
+  const offset = exhausted ? exhausted.pos[0] : offsetDeeperThan(source.doc.contents, MAX_NESTING_DEPTH);
+  if (offset === undefined) return false;
+  diags.error(
+    positionAt(source, offset),
+    `YAML: nested more than ${MAX_NESTING_DEPTH} levels deep`,
+    'policy and config files need only a few levels of nesting',
+  );
+  return true;
+}
+
+/** Where the first collection deeper than `limit` starts; iterative, so depth cannot overflow the stack. */
+function offsetDeeperThan(root: unknown, limit: number): number | undefined {
+  const pending: [unknown, number][] = [[root, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    if (!isCollection(node)) continue;
+    if (depth > limit) return rangeStart(node) ?? 0;
+    for (const item of node.items) {
+      if (isPair(item)) pending.push([item.key, depth + 1], [item.value, depth + 1]);
+      else pending.push([item, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 /** The plain JavaScript value of a parsed document, with alias expansion bounded. */
@@ -111,7 +162,9 @@ function rangeStart(node: unknown): number | undefined {
 }
 
 function quoteKeyAt(text: string, offset: number): string {
-  const key = /^[^:\n]*/.exec(text.slice(offset))?.[0]?.trim() ?? '';
+  const raw = /^[^:\n]*/.exec(text.slice(offset))?.[0]?.trim() ?? '';
+  // `"t"` and `'t'` name the same key as `t`: show it once quoted, not twice.
+  const key = /^(["'])(.*)\1$/.exec(raw)?.[2] ?? raw;
   return key ? `"${key}"` : '';
 }
 

@@ -31,7 +31,10 @@ describe('shipped JSON Schemas', () => {
     const validatePolicy = ajv.compile(readJson(schemaFile('policy')) as object);
     expect(policyFiles.length).toBeGreaterThanOrEqual(6);
     for (const file of policyFiles) {
-      expect(validatePolicy(parse(fs.readFileSync(file, 'utf8'))), `${file}: ${ajv.errorsText(validatePolicy.errors)}`).toBe(true);
+      expect(
+        validatePolicy(parse(fs.readFileSync(file, 'utf8'))),
+        `${file}: ${ajv.errorsText(validatePolicy.errors)}`,
+      ).toBe(true);
     }
     expect(validatePolicy({ component: 'x', databases: { main: { tables: { t: ['selct'] } } } })).toBe(false);
 
