@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
+import SummaryReporter from './test/summary-reporter.js';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // A skipped test is not a passing test: fail the run if any test is marked skip/todo.
+    // .only must never reach CI: it would silently skip the rest of the suite.
     allowOnly: false,
     passWithNoTests: false,
+    reporters: ['default', new SummaryReporter()],
   },
 });

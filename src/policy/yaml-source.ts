@@ -12,6 +12,7 @@ import {
   LineCounter,
   type Node,
   parseDocument,
+  type YAMLError,
 } from 'yaml';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 
@@ -55,19 +56,19 @@ export function parseYaml(file: string, text: string, diags: DiagnosticList): Ya
   });
   const source: YamlSource = { file, doc, lineCounter };
   if (reportTooDeep(source, diags)) return undefined;
-  for (const err of doc.errors) {
-    const at = positionAt(source, err.pos[0]);
-    if (err.code === 'DUPLICATE_KEY') {
-      diags.error(
-        at,
-        `duplicate key ${quoteKeyAt(text, err.pos[0])}`,
-        'each key may appear once in a mapping',
-      );
-    } else {
-      diags.error(at, `YAML: ${firstLine(err.message)}`);
-    }
-  }
+  for (const err of doc.errors) reportYamlError(source, text, err, diags);
   return doc.errors.length > 0 ? undefined : source;
+}
+
+function reportYamlError(source: YamlSource, text: string, err: YAMLError, diags: DiagnosticList): void {
+  const at = positionAt(source, err.pos[0]);
+  if (err.code === 'DUPLICATE_KEY') {
+    diags.error(at, `duplicate key ${quoteKeyAt(text, err.pos[0])}`, 'each key may appear once in a mapping');
+  } else if (err.code === 'NON_STRING_KEY') {
+    diags.error(at, 'YAML: a key must be a plain name, not a list, a mapping or an alias');
+  } else {
+    diags.error(at, `YAML: ${firstLine(err.message)}`);
+  }
 }
 
 /**

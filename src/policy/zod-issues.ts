@@ -30,10 +30,12 @@ function reportIssue(
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = knownKeysAt(rootSchema, path);
+      // In the column form the keys are verbs: say so, as the list form does.
+      const word = wordFor(allowed) === 'verb' ? 'verb' : 'key';
       for (const key of issue.keys) {
         diags.error(
           positionOf(source, [...path, key], 'key'),
-          `unknown key "${key}"`,
+          `unknown ${word} "${key}"`,
           suggestion(key, allowed),
         );
       }

@@ -1,0 +1,10 @@
+/**
+ * dbwarden's Node API: load and validate a deployment, and plan changes.
+ * The CLI (`dbwarden`) is built on exactly these functions.
+ */
+export { DbwardenError, ExitCode, InvalidInputError, NotAvailableError } from './errors.js';
+export * from './plan/index.js';
+export { type Diagnostic, DiagnosticList, formatDiagnostic } from './policy/diagnostics.js';
+export { type LoadResult, loadDeployment, loadPolicies } from './policy/load.js';
+export type * from './policy/model.js';
+export { jsonSchemas } from './policy/schema.js';
