@@ -16,7 +16,9 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
     }
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    process.stdout.write(
+      `\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+    );
     if (counts.skipped > 0) {
       process.stderr.write('skipped tests are not allowed: remove .skip/.todo or make the test run\n');
       process.exitCode = 1;

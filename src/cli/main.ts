@@ -164,7 +164,9 @@ function reportError(err: unknown, format: OutputFormat, io: CliIo): number {
     ) {
       return ExitCode.ok;
     }
-    if (format === 'json') printJson({ ok: false, error: { kind: 'usage', message: err.message } }, io);
+    // Commander's message for a missing command is "(outputHelp)": say what is wrong instead.
+    const message = err.code === 'commander.help' ? 'error: no command given' : err.message;
+    if (format === 'json') printJson({ ok: false, error: { kind: 'usage', message } }, io);
     return ExitCode.invalidInput;
   }
   if (err instanceof DbwardenError) {

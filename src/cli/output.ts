@@ -19,7 +19,8 @@ export function displayPath(file: string, cwd: string): string {
 }
 
 export function displayDiagnostic(d: Diagnostic, cwd: string): Diagnostic {
-  return { ...d, file: displayPath(d.file, cwd) };
+  const shown = { ...d, file: displayPath(d.file, cwd) };
+  return d.related ? { ...shown, related: { ...d.related, file: displayPath(d.related.file, cwd) } } : shown;
 }
 
 export function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIo): void {

@@ -91,13 +91,15 @@ function toTarget(
 ): Target {
   const url = targetUrl(input, at, dir, source, diags);
   let engine: EngineName | undefined = input.engine;
-  if (url?.from === 'inline') {
+  const urlAt = positionOf(source, [...at, 'url']);
+  // A missing ${VAR} was already reported here; "not a URL" would only repeat it.
+  if (url?.from === 'inline' && !diags.hasErrorAt(urlAt)) {
     const scheme = urlScheme(url.url);
     const fromScheme = scheme === undefined ? undefined : engineForScheme(scheme);
     if (!fromScheme) {
       // Never echo the URL: it usually carries the admin password.
       diags.error(
-        positionOf(source, [...at, 'url']),
+        urlAt,
         `target "${input.name}": url ${scheme ? `has the unsupported scheme "${scheme}"` : 'is not a URL'}`,
         `use one of: ${SUPPORTED_URL_SCHEMES.map((s) => `${s}://`).join(', ')}`,
       );
@@ -140,11 +142,11 @@ function checkUniqueTargetNames(input: ConfigInput, source: YamlSource, diags: D
       seen.set(t.name, i);
       return;
     }
-    const firstAt = positionOf(source, ['targets', first, 'name']);
     diags.error(
       positionOf(source, ['targets', i, 'name']),
-      `duplicate target name "${t.name}" (first at line ${firstAt.line})`,
+      `duplicate target name "${t.name}"`,
       'each target needs its own name',
+      { label: 'first defined at', ...positionOf(source, ['targets', first, 'name']) },
     );
   });
 }

@@ -25,11 +25,13 @@ export function checkDeployment(
   diags: DiagnosticList,
 ): Deployment | undefined {
   const before = diags.errors.length;
+  // With a policy file that failed to parse, "no policy uses this kind" may be false: say it only when all parsed.
+  const allPoliciesParsed = !diags.hasErrors;
   const { config, source } = parsedConfig;
   const enginesForKind = targetEngines(parsedConfig);
   checkUniqueComponents(policies, diags);
   checkKindsExist(parsedConfig, policies, diags);
-  warnUnusedKinds(parsedConfig, policies, diags);
+  if (allPoliciesParsed) warnUnusedKinds(parsedConfig, policies, diags);
   for (const parsed of policies) {
     checkPolicyNamesFitEngines(parsed, enginesForKind, diags);
     checkRoleNamesFitEngines(config.app, parsed, enginesForKind, diags);
@@ -70,11 +72,11 @@ export function checkUniqueComponents(policies: readonly ParsedPolicy[], diags: 
       first.set(name, parsed);
       continue;
     }
-    const at = positionOf(earlier.source, ['component']);
     diags.error(
       positionOf(parsed.source, ['component']),
-      `duplicate component "${name}": already defined at ${at.file}:${at.line}:${at.col}`,
+      `duplicate component "${name}"`,
       'each component needs exactly one policy file',
+      { label: 'first defined at', ...positionOf(earlier.source, ['component']) },
     );
   }
 }
@@ -91,8 +93,9 @@ function checkKindsExist(
       if (kinds.has(db.kind)) continue;
       diags.error(
         positionOf(parsed.source, ['databases', db.kind], 'key'),
-        `database kind "${db.kind}" has no target in ${parsedConfig.config.file}`,
+        `database kind "${db.kind}" has no target`,
         `add a target with kind: ${db.kind}, or use one of: ${known}`,
+        { label: 'targets are listed at', ...positionOf(parsedConfig.source, ['targets'], 'key') },
       );
     }
   }

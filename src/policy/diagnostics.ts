@@ -21,17 +21,31 @@ export interface Diagnostic extends SourcePosition {
   readonly message: string;
   /** What to do about it: what is allowed, or a did-you-mean. */
   readonly hint?: string;
+  /** Another place the problem involves (the first definition of a duplicate, say). */
+  readonly related?: RelatedPosition;
+}
+
+export interface RelatedPosition extends SourcePosition {
+  /** How the place relates: "first defined at", "targets are listed in". */
+  readonly label: string;
 }
 
 export class DiagnosticList {
   readonly #items: Diagnostic[] = [];
 
-  error(at: SourcePosition, message: string, hint?: string): void {
-    this.#items.push(makeDiagnostic('error', at, message, hint));
+  error(at: SourcePosition, message: string, hint?: string, related?: RelatedPosition): void {
+    this.#items.push(makeDiagnostic('error', at, message, hint, related));
   }
 
   warning(at: SourcePosition, message: string, hint?: string): void {
     this.#items.push(makeDiagnostic('warning', at, message, hint));
+  }
+
+  /** Whether an error was already reported at exactly this place (to avoid follow-on errors). */
+  hasErrorAt(at: SourcePosition): boolean {
+    return this.#items.some(
+      (d) => d.severity === 'error' && d.file === at.file && d.line === at.line && d.col === at.col,
+    );
   }
 
   get errors(): Diagnostic[] {
@@ -52,9 +66,34 @@ export class DiagnosticList {
   }
 }
 
-function makeDiagnostic(severity: Severity, at: SourcePosition, message: string, hint?: string): Diagnostic {
-  const base = { severity, file: at.file, line: at.line, col: at.col, message };
-  return hint === undefined ? base : { ...base, hint };
+function makeDiagnostic(
+  severity: Severity,
+  at: SourcePosition,
+  message: string,
+  hint?: string,
+  related?: RelatedPosition,
+): Diagnostic {
+  return {
+    severity,
+    file: at.file,
+    line: at.line,
+    col: at.col,
+    message: printable(message),
+    ...(hint === undefined ? {} : { hint: printable(hint) }),
+    ...(related === undefined ? {} : { related }),
+  };
+}
+
+/**
+ * Control and invisible characters quoted from the input (C1 controls, bidi
+ * overrides, zero-width spaces) escaped as \uXXXX: a message names them
+ * without letting them reorder or recolour the terminal it is printed on.
+ */
+function printable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}]/gu, (ch) => {
+    const hex = (ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0');
+    return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex}`;
+  });
 }
 
 function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
@@ -64,7 +103,11 @@ function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
 
 /** `file:line:col: error: message (hint)` — the form editors and CI annotate. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
   const hint = d.hint ? `\n    ${d.hint}` : '';
-  return `${where}: ${d.severity}: ${d.message}${hint}`;
+  const related = d.related ? `\n    ${d.related.label} ${formatPosition(d.related)}` : '';
+  return `${formatPosition(d)}: ${d.severity}: ${d.message}${hint}${related}`;
+}
+
+export function formatPosition(at: SourcePosition): string {
+  return at.line > 0 ? `${at.file}:${at.line}:${at.col}` : at.file;
 }

@@ -35,8 +35,9 @@ export function loadDeployment(configPath: string, env: Environment): LoadResult
   if (!parsedConfig) return { value: undefined, diagnostics: diags };
   const policyFiles = listPolicyFiles(parsedConfig.policyPaths, diags);
   const policies = parsePolicyFiles(policyFiles, diags);
-  if (diags.hasErrors) return { value: undefined, diagnostics: diags };
-  return { value: checkDeployment(parsedConfig, policyFiles, policies, diags), diagnostics: diags };
+  // Cross-file checks run on whatever parsed, so one broken file does not hide the rest's problems.
+  const deployment = checkDeployment(parsedConfig, policyFiles, policies, diags);
+  return { value: diags.hasErrors ? undefined : deployment, diagnostics: diags };
 }
 
 /** Policy files on their own, without a config: names must fit every engine. */

@@ -25,6 +25,8 @@ function reportIssue(
   rootSchema: AnySchema,
   source: YamlSource,
   diags: DiagnosticList,
+  /** 'key' for issues of a mapping key (a record key that fails its pattern). */
+  at: 'key' | 'value' = 'value',
 ): void {
   const path = [...prefix, ...(issue.path as PathSegment[])];
   switch (issue.code) {
@@ -47,26 +49,33 @@ function reportIssue(
         for (const inner of branch) reportIssue(inner, path, rootSchema, source, diags);
       } else {
         diags.error(
-          positionOf(source, path),
+          positionOf(source, path, at),
           `expected ${describeUnion(issue)}, found ${describeValue(issue.input)}`,
         );
       }
       return;
     }
     case 'invalid_key': {
-      for (const inner of issue.issues) reportIssue(inner, path, rootSchema, source, diags);
+      for (const inner of issue.issues) reportIssue(inner, path, rootSchema, source, diags, 'key');
       return;
     }
     case 'invalid_value': {
       const allowed = issue.values.map(String);
-      if (typeof issue.input === 'string' && allowed.length > 1) {
+      if (allowed.length === 1) {
+        // Single literals carry a message of their own in the schema (`delete: all`).
+        diags.error(positionOf(source, path, at), issue.message);
+      } else if (typeof issue.input === 'string') {
         diags.error(
-          positionOf(source, path),
+          positionOf(source, path, at),
           `unknown ${wordFor(allowed)} "${issue.input}"`,
           suggestion(issue.input, allowed),
         );
       } else {
-        diags.error(positionOf(source, path), issue.message);
+        diags.error(
+          positionOf(source, path, at),
+          `expected a ${wordFor(allowed)}, found ${describeValue(issue.input)}`,
+          `allowed: ${allowed.join(', ')}`,
+        );
       }
       return;
     }
@@ -77,8 +86,8 @@ function reportIssue(
         diags.error(positionOf(source, path.slice(0, -1)), `missing required key "${String(last)}"`);
       } else {
         diags.error(
-          positionOf(source, path),
-          `expected ${issue.expected}, found ${describeValue(issue.input)}`,
+          positionOf(source, path, at),
+          `expected ${describeExpected(issue.expected)}, found ${describeValue(issue.input)}`,
         );
       }
       return;
@@ -86,14 +95,14 @@ function reportIssue(
     case 'invalid_format': {
       // Only name and id fields carry formats; their values are not secret.
       const shown = typeof issue.input === 'string' ? ` "${issue.input}"` : '';
-      diags.error(positionOf(source, path), `invalid value${shown}: ${issue.message}`);
+      diags.error(positionOf(source, path, at), `invalid value${shown}: ${issue.message}`);
       return;
     }
     case 'too_big':
-      diags.error(positionOf(source, path), `too long: at most ${String(issue.maximum)} characters`);
+      diags.error(positionOf(source, path, at), `too long: at most ${String(issue.maximum)} characters`);
       return;
     default:
-      diags.error(positionOf(source, path), issue.message);
+      diags.error(positionOf(source, path, at), issue.message);
   }
 }
 
@@ -103,19 +112,46 @@ function reportIssue(
  * on type (the value is of no expected shape at all).
  */
 function closestBranch(issue: z.core.$ZodIssueInvalidUnion): readonly Issue[] | undefined {
-  const meant = issue.errors.filter(
-    (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
-  );
+  const meant = issue.errors.filter((branch) => !branch.every(isShapeMismatch));
   return meant.length === 1 ? meant[0] : undefined;
 }
 
+/** The value itself is of another type, or another literal: the branch was not what the author meant. */
+function isShapeMismatch(issue: Issue): boolean {
+  return issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
+}
+
+/** `a list or "all"`: what each branch of a union would have taken. */
 function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
   const expected = issue.errors.flatMap((branch) =>
-    branch.filter((i) => i.code === 'invalid_type').map((i) => (i as z.core.$ZodIssueInvalidType).expected),
+    branch.filter(isShapeMismatch).flatMap((i) => {
+      if (i.code === 'invalid_type') return [describeExpected(i.expected)];
+      if (i.code === 'invalid_value') return i.values.map((v) => JSON.stringify(v));
+      return [];
+    }),
   );
-  return [...new Set(expected)]
-    .map((e) => (e === 'array' ? 'a list' : e === 'object' ? 'a mapping' : e))
-    .join(' or ');
+  return [...new Set(expected)].join(' or ');
+}
+
+function describeExpected(expected: string): string {
+  switch (expected) {
+    case 'array':
+    case 'tuple':
+      return 'a list';
+    case 'object':
+    case 'record':
+    case 'map':
+      return 'a mapping';
+    case 'string':
+      return 'a string';
+    case 'number':
+    case 'int':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return expected;
+  }
 }
 
 export function describeValue(value: unknown): string {
