@@ -25,19 +25,21 @@ Exit codes:
 
 /** Runs one command line; returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  let format = requestedFormat(argv);
+  const outcome: { exitCode: number; format: OutputFormat } = {
+    exitCode: ExitCode.ok,
+    format: requestedFormat(argv),
+  };
   const program = buildProgram(io, (code) => {
-    exitCode = code;
+    outcome.exitCode = code;
   });
-  let exitCode: number = ExitCode.ok;
+  program.hook('preAction', (_, action) => {
+    outcome.format = (action.optsWithGlobals() as GlobalOptions).format;
+  });
   try {
-    program.hook('preAction', (_, action) => {
-      format = (action.optsWithGlobals() as GlobalOptions).format;
-    });
     await program.parseAsync([...argv], { from: 'user' });
-    return exitCode;
+    return outcome.exitCode;
   } catch (err) {
-    return reportError(err, format, io);
+    return reportError(err, outcome.format, io);
   }
 }
 

@@ -109,5 +109,6 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 export function formatPosition(at: SourcePosition): string {
-  return at.line > 0 ? `${at.file}:${at.line}:${at.col}` : at.file;
+  const file = printable(at.file);
+  return at.line > 0 ? `${file}:${at.line}:${at.col}` : file;
 }

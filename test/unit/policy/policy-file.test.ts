@@ -4,7 +4,7 @@
  * Pure: no file is read.
  */
 import { describe, expect, it } from 'vitest';
-import { DiagnosticList } from '../../../src/policy/diagnostics.js';
+import { type Diagnostic, DiagnosticList } from '../../../src/policy/diagnostics.js';
 import { parsePolicy } from '../../../src/policy/policy-file.js';
 import { MAX_FILE_BYTES, MAX_NESTING_DEPTH } from '../../../src/policy/yaml-source.js';
 
@@ -13,6 +13,16 @@ const VERB_LIST = 'allowed: select, insert, update, delete';
 
 /** Lines joined with newlines, so a test reads with its line numbers. */
 const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+/** An error diagnostic in FILE, as the tests expect it. */
+const error = (line: number, col: number, message: string, hint?: string): Diagnostic => ({
+  severity: 'error',
+  file: FILE,
+  line,
+  col,
+  message,
+  ...(hint === undefined ? {} : { hint }),
+});
 
 function parse(text: string) {
   const diags = new DiagnosticList();
@@ -47,14 +57,7 @@ describe('unknown keys', () => {
     );
     expect(errors).toEqual([
       { severity: 'error', file: FILE, line: 4, col: 5, message: 'missing required key "tables"' },
-      {
-        severity: 'error',
-        file: FILE,
-        line: 4,
-        col: 5,
-        message: 'unknown key "tabels"',
-        hint: 'did you mean "tables"? allowed: schema, tables',
-      },
+      error(4, 5, 'unknown key "tabels"', 'did you mean "tables"? allowed: schema, tables'),
     ]);
   });
 
@@ -69,14 +72,7 @@ describe('unknown keys', () => {
   it('lists the allowed keys without a suggestion when nothing is close', () => {
     const { errors } = parse(yaml('component: web', 'owner: team-a'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 2,
-        col: 1,
-        message: 'unknown key "owner"',
-        hint: 'allowed: component, description, databases',
-      },
+      error(2, 1, 'unknown key "owner"', 'allowed: component, description, databases'),
     ]);
   });
 });
@@ -84,16 +80,7 @@ describe('unknown keys', () => {
 describe('unknown verbs in the list form', () => {
   it('names the verb at its own line:col, with a did-you-mean', () => {
     const { errors } = parse(withTables('      services: [select, insrt]'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 26,
-        message: 'unknown verb "insrt"',
-        hint: `did you mean "insert"? ${VERB_LIST}`,
-      },
-    ]);
+    expect(errors).toEqual([error(5, 26, 'unknown verb "insrt"', `did you mean "insert"? ${VERB_LIST}`)]);
   });
 
   it('suggests select for selct', () => {
@@ -104,29 +91,12 @@ describe('unknown verbs in the list form', () => {
 
   it('lists the verbs without a suggestion when nothing is close', () => {
     const { errors } = parse(withTables('      t: [select, truncate]'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 19,
-        message: 'unknown verb "truncate"',
-        hint: VERB_LIST,
-      },
-    ]);
+    expect(errors).toEqual([error(5, 19, 'unknown verb "truncate"', VERB_LIST)]);
   });
 
   it('refuses a single verb written as a string instead of a list', () => {
     const { errors } = parse(withTables('      t: select'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 10,
-        message: 'expected a list or a mapping, found a string',
-      },
-    ]);
+    expect(errors).toEqual([error(5, 10, 'expected a list or a mapping, found a string')]);
   });
 });
 
@@ -136,16 +106,7 @@ describe('duplicates', () => {
       withTables('      t: [select]', '      u: [select]', '      t: [insert]'),
     );
     expect(parsed).toBeUndefined();
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 7,
-        col: 7,
-        message: 'duplicate key "t"',
-        hint: 'each key may appear once in a mapping',
-      },
-    ]);
+    expect(errors).toEqual([error(7, 7, 'duplicate key "t"', 'each key may appear once in a mapping')]);
   });
 
   it('a quoted and a plain spelling of one table are the same key, named once quoted', () => {
@@ -171,37 +132,14 @@ describe('duplicates', () => {
 
   it('a verb listed twice in one list', () => {
     const { errors } = parse(withTables('      t: [select, insert, select]'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 27,
-        message: 'duplicate verb "select"',
-        hint: 'list each verb once',
-      },
-    ]);
+    expect(errors).toEqual([error(5, 27, 'duplicate verb "select"', 'list each verb once')]);
   });
 
   it('a column listed twice, each repetition reported', () => {
     const { errors } = parse(withTables('      t:', '        select: [id, name, id, id]'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 6,
-        col: 28,
-        message: 'duplicate column "id"',
-        hint: 'list each column once',
-      },
-      {
-        severity: 'error',
-        file: FILE,
-        line: 6,
-        col: 32,
-        message: 'duplicate column "id"',
-        hint: 'list each column once',
-      },
+      error(6, 28, 'duplicate column "id"', 'list each column once'),
+      error(6, 32, 'duplicate column "id"', 'list each column once'),
     ]);
   });
 });
@@ -209,68 +147,37 @@ describe('duplicates', () => {
 describe('empty lists and whole-row verbs', () => {
   it('refuses an empty verb list', () => {
     const { errors } = parse(withTables('      t: []'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 10,
-        message: 'empty verb list: list at least one verb, or remove the table',
-      },
-    ]);
+    expect(errors).toEqual([error(5, 10, 'empty verb list: list at least one verb, or remove the table')]);
   });
 
   it('refuses an empty column list', () => {
     const { errors } = parse(withTables('      t:', '        select: []'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 6,
-        col: 17,
-        message: 'empty column list: list at least one column, or remove the verb',
-      },
-    ]);
+    expect(errors).toEqual([error(6, 17, 'empty column list: list at least one column, or remove the verb')]);
   });
 
   it('refuses a column form with no verbs', () => {
     const { errors } = parse(withTables('      t: {}'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 10,
-        message: 'no verbs given',
-        hint: 'list at least one of: select, insert, update, delete',
-      },
+      error(5, 10, 'no verbs given', 'list at least one of: select, insert, update, delete'),
     ]);
   });
 
   it('refuses a database kind without tables', () => {
     const { errors } = parse(yaml('component: web', 'databases:', '  main:', '    tables: {}'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 4,
-        col: 5,
-        message: 'database kind "main" lists no tables',
-        hint: 'list the tables this component needs, or remove the database kind',
-      },
+      error(
+        4,
+        5,
+        'database kind "main" lists no tables',
+        'list the tables this component needs, or remove the database kind',
+      ),
     ]);
   });
 
   it('refuses delete limited to columns, saying delete applies to whole rows', () => {
     const { errors } = parse(withTables('      t:', '        select: [id]', '        delete: [id]'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 7,
-        col: 17,
-        message: 'delete applies to whole rows: write `delete: all`, or use the list form',
-      },
+      error(7, 17, 'delete applies to whole rows: write `delete: all`, or use the list form'),
     ]);
   });
 
@@ -296,40 +203,21 @@ describe('names no engine can hold', () => {
     const { parsed, errors } = parse(withTables('      t: [select]', `      "${yamlEscaped}": [select]`));
     expect(parsed).toBeUndefined();
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 6,
-        col: 7,
-        message: `table name "${shown}" contains the control or invisible character ${code}`,
-      },
+      error(6, 7, `table name "${shown}" contains the control or invisible character ${code}`),
     ]);
   });
 
   it('refuses a bidi override in a column name, at the column', () => {
     const { errors } = parse(withTables('      t:', '        select: [id, "na\\u202Eme"]'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 6,
-        col: 22,
-        message: 'column name "na\\u202eme" contains the control or invisible character U+202E',
-      },
+      error(6, 22, 'column name "na\\u202eme" contains the control or invisible character U+202E'),
     ]);
   });
 
   it('escapes control and invisible characters it quotes, so a message prints as it reads', () => {
     const { errors } = parse(yaml('component: web', '"own\\u202Eer\\u009B": x'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 2,
-        col: 1,
-        message: 'unknown key "own\\u202eer\\u009b"',
-        hint: 'allowed: component, description, databases',
-      },
+      error(2, 1, 'unknown key "own\\u202eer\\u009b"', 'allowed: component, description, databases'),
     ]);
     expect(JSON.stringify(errors)).not.toMatch(/[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/);
   });
@@ -346,13 +234,7 @@ describe('names no engine can hold', () => {
       ),
     );
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 4,
-        col: 13,
-        message: 'schema "app\\u0007" contains the control or invisible character U+0007',
-      },
+      error(4, 13, 'schema "app\\u0007" contains the control or invisible character U+0007'),
     ]);
   });
 
@@ -376,13 +258,7 @@ describe('names no engine can hold', () => {
   it('refuses a list used as a table name', () => {
     const { errors } = parse(withTables('      ? [a, b]', '      : [select]'));
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 9,
-        message: 'YAML: a key must be a plain name, not a list, a mapping or an alias',
-      },
+      error(5, 9, 'YAML: a key must be a plain name, not a list, a mapping or an alias'),
     ]);
   });
 
@@ -431,15 +307,7 @@ describe('document shape', () => {
 
   it('reports YAML syntax errors at their place', () => {
     const { errors } = parse(yaml('component: web', '\tdatabases: {}'));
-    expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 2,
-        col: 1,
-        message: 'YAML: Tabs are not allowed as indentation',
-      },
-    ]);
+    expect(errors).toEqual([error(2, 1, 'YAML: Tabs are not allowed as indentation')]);
   });
 
   it('refuses a second YAML document in the file', () => {
@@ -497,13 +365,7 @@ describe('anchors, aliases and merge keys', () => {
     expect(performance.now() - started).toBeLessThan(3000);
     expect(parsed).toBeUndefined();
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 0,
-        col: 0,
-        message: 'YAML: Excessive alias count indicates a resource exhaustion attack',
-      },
+      error(0, 0, 'YAML: Excessive alias count indicates a resource exhaustion attack'),
     ]);
   });
 });
@@ -520,14 +382,12 @@ describe('resource limits', () => {
     const { parsed, errors } = parse(text);
     expect(parsed).toBeUndefined();
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 0,
-        col: 0,
-        message: 'file is 1048577 bytes, larger than the 1048576 bytes dbwarden reads',
-        hint: 'split it into one file per component',
-      },
+      error(
+        0,
+        0,
+        'file is 1048577 bytes, larger than the 1048576 bytes dbwarden reads',
+        'split it into one file per component',
+      ),
     ]);
   });
 
@@ -735,14 +595,7 @@ describe('messages in plain words', () => {
       yaml('component: web', 'databases:', '  main:', '    tables:', '      t: [select, 1]'),
     );
     expect(errors).toEqual([
-      {
-        severity: 'error',
-        file: FILE,
-        line: 5,
-        col: 19,
-        message: 'expected a verb, found a number',
-        hint: 'allowed: select, insert, update, delete',
-      },
+      error(5, 19, 'expected a verb, found a number', 'allowed: select, insert, update, delete'),
     ]);
   });
 });
