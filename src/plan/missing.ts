@@ -1,4 +1,5 @@
 import { compareTuples } from '../util/compare.js';
+import { indexTables, tableKey } from './objects.js';
 import type { Catalog, DesiredState } from './types.js';
 
 /** A table or column a policy names that a target does not have. */
@@ -20,13 +21,14 @@ export function missingObjects(desired: DesiredState, catalog: Catalog): Missing
   for (const target of desired.targets) {
     const targetCatalog = catalog.targets[target.name];
     if (!targetCatalog) continue;
+    const tables = indexTables(targetCatalog.tables);
     for (const component of desired.components) {
       for (const db of component.databases) {
         if (db.kind !== target.kind) continue;
         const schema = db.schema ?? targetCatalog.defaultSchema;
         for (const access of db.tables) {
           const base = { target: target.name, component: component.component, schema, table: access.table };
-          const info = targetCatalog.tables.find((t) => t.schema === schema && t.table === access.table);
+          const info = tables.get(tableKey(schema, access.table));
           if (!info) {
             missing.push({ ...base, column: undefined });
             continue;

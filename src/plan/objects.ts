@@ -1,5 +1,5 @@
 import { compareText } from '../util/compare.js';
-import type { ObjectRef, Privilege } from './types.js';
+import type { ObjectRef, Privilege, TableInfo } from './types.js';
 
 /** A stable text key for an object, for maps and ordering. */
 export function objectKey(object: ObjectRef): string {
@@ -35,4 +35,13 @@ export function comparePrivileges(a: Privilege, b: Privilege): number {
   const ib = PRIVILEGE_ORDER.indexOf(b);
   if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
   return compareText(a, b);
+}
+
+export function tableKey(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
+}
+
+/** Tables by schema and name: lookups stay constant-time with thousands of tables. */
+export function indexTables(tables: readonly TableInfo[]): Map<string, TableInfo> {
+  return new Map(tables.map((t) => [tableKey(t.schema, t.table), t]));
 }

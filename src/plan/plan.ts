@@ -14,7 +14,7 @@
  * - Order is safe: strip powers and revoke first, create before grant, drop last.
  */
 import { compareText, compareTuples } from '../util/compare.js';
-import { compareObjects, comparePrivileges, objectKey } from './objects.js';
+import { compareObjects, comparePrivileges, indexTables, objectKey, tableKey } from './objects.js';
 import type {
   Catalog,
   Change,
@@ -29,8 +29,10 @@ import type {
   ObjectGrant,
   ObjectRef,
   PlanOptions,
+  TableInfo,
   TargetCatalog,
 } from './types.js';
+import type { TableAccess } from '../policy/model.js';
 
 /** The catalog does not describe a target the desired state names: a bug in the caller. */
 export class PlanInputError extends Error {
@@ -91,10 +93,11 @@ function planCluster(
 ): Change[] {
   const host = targets[0]?.name ?? '';
   const managed = managedNames(desired, cluster);
-  const wanted = wantedRoles(desired, targets);
+  const present = componentsOnCluster(desired, targets);
+  const wanted = wantedRoles(present);
   const changes: Change[] = [...planRoles(host, cluster, managed, wanted, options)];
   const dropped = new Set([...managed.keys()].filter((name) => !wanted.has(name)));
-  changes.push(...planMemberships(host, cluster, managed, wanted, dropped));
+  changes.push(...planMemberships(host, cluster, managed, present, dropped));
   for (const target of targets) {
     const targetCatalog = catalog.targets[target.name] as TargetCatalog;
     const components = desired.components.filter((c) => c.databases.some((db) => db.kind === target.kind));
@@ -123,16 +126,19 @@ function componentOf(roleName: string, prefix: string): string {
   return roleName.slice(prefix.length).replace(/_role$/, '');
 }
 
-/** Roles and logins this cluster should have: those of components using any of its targets. */
-function wantedRoles(desired: DesiredState, targets: readonly DesiredTarget[]): Map<string, ManagedName> {
+/** The components that use any target of this cluster: they need a role and a login on it. */
+function componentsOnCluster(desired: DesiredState, targets: readonly DesiredTarget[]): DesiredComponent[] {
   const kinds = new Set(targets.map((t) => t.kind));
-  const wanted = new Map<string, ManagedName>();
-  for (const c of desired.components) {
-    if (!c.databases.some((db) => kinds.has(db.kind))) continue;
-    wanted.set(c.role, { component: c.component, canLogin: false });
-    wanted.set(c.login, { component: c.component, canLogin: true });
-  }
-  return wanted;
+  return desired.components.filter((c) => c.databases.some((db) => kinds.has(db.kind)));
+}
+
+function wantedRoles(present: readonly DesiredComponent[]): Map<string, ManagedName> {
+  return new Map(
+    present.flatMap((c): [string, ManagedName][] => [
+      [c.role, { component: c.component, canLogin: false }],
+      [c.login, { component: c.component, canLogin: true }],
+    ]),
+  );
 }
 
 function planRoles(
@@ -181,16 +187,13 @@ function planMemberships(
   host: string,
   cluster: ClusterCatalog,
   managed: ReadonlyMap<string, ManagedName>,
-  wanted: ReadonlyMap<string, ManagedName>,
+  present: readonly DesiredComponent[],
   dropped: ReadonlySet<string>,
 ): Change[] {
   const changes: Change[] = [];
-  const wantedMemberships = new Map<string, Membership & { component: string }>();
-  for (const [login, want] of wanted) {
-    if (!want.canLogin) continue;
-    const role = [...wanted].find(([, w]) => !w.canLogin && w.component === want.component)?.[0];
-    if (role) wantedMemberships.set(membershipKey({ role, member: login }), { role, member: login, ...want });
-  }
+  const wantedMemberships = new Map(
+    present.map((c) => [membershipKey({ role: c.role, member: c.login }), c] as const),
+  );
   const existing = new Set(cluster.memberships.map(membershipKey));
   for (const m of cluster.memberships) {
     const member = managed.get(m.member);
@@ -198,14 +201,14 @@ function planMemberships(
       continue;
     changes.push({ type: 'revoke-membership', target: host, component: member.component, ...m });
   }
-  for (const [key, m] of wantedMemberships) {
+  for (const [key, c] of wantedMemberships) {
     if (existing.has(key)) continue;
     changes.push({
       type: 'grant-membership',
       target: host,
-      component: m.component,
-      role: m.role,
-      member: m.member,
+      component: c.component,
+      role: c.role,
+      member: c.login,
     });
   }
   return changes;
@@ -225,44 +228,45 @@ function wantedGrants(
   component: DesiredComponent,
   target: DesiredTarget,
   catalog: TargetCatalog,
+  tables: ReadonlyMap<string, TableInfo>,
 ): WantedGrants {
+  const wanted: WantedGrants = { objects: [], columns: [] };
   const grantee = component.role;
-  const objects: ObjectGrant[] = [];
-  const columns: ColumnGrant[] = [];
   const { capabilities } = catalog;
   for (const db of component.databases) {
     if (db.kind !== target.kind) continue;
     const schema = db.schema ?? catalog.defaultSchema;
-    if (capabilities.schemaUsage)
-      objects.push({ grantee, object: { kind: 'schema', schema }, privilege: 'usage' });
+    if (capabilities.schemaUsage) {
+      wanted.objects.push({ grantee, object: { kind: 'schema', schema }, privilege: 'usage' });
+    }
     for (const access of db.tables) {
-      for (const grant of access.grants) {
-        if (grant.columns === 'all') {
-          objects.push({
-            grantee,
-            object: { kind: 'table', schema, table: access.table },
-            privilege: grant.verb,
-          });
-        } else {
-          const privilege = grant.verb as ColumnPrivilege;
-          for (const column of grant.columns) {
-            columns.push({ grantee, schema, table: access.table, column, privilege });
-          }
-        }
-      }
+      addTableGrants(grantee, schema, access, wanted);
       const inserts = access.grants.some((g) => g.verb === 'insert');
-      if (capabilities.ownedSequenceUsage && inserts) {
-        const info = catalog.tables.find((t) => t.schema === schema && t.table === access.table);
-        for (const sequence of info?.ownedSequences ?? []) {
-          objects.push({ grantee, object: { kind: 'sequence', schema, sequence }, privilege: 'usage' });
-        }
+      if (!capabilities.ownedSequenceUsage || !inserts) continue;
+      // serial defaults call nextval() with the inserting role's privileges.
+      for (const sequence of tables.get(tableKey(schema, access.table))?.ownedSequences ?? []) {
+        wanted.objects.push({ grantee, object: { kind: 'sequence', schema, sequence }, privilege: 'usage' });
       }
     }
   }
-  if (capabilities.databaseConnect && objects.length + columns.length > 0) {
-    objects.push({ grantee, object: { kind: 'database' }, privilege: 'connect' });
+  const anyGrant = wanted.objects.length + wanted.columns.length > 0;
+  if (capabilities.databaseConnect && anyGrant) {
+    wanted.objects.push({ grantee, object: { kind: 'database' }, privilege: 'connect' });
   }
-  return { objects, columns };
+  return wanted;
+}
+
+function addTableGrants(grantee: string, schema: string, access: TableAccess, wanted: WantedGrants): void {
+  const { table } = access;
+  for (const grant of access.grants) {
+    if (grant.columns === 'all') {
+      wanted.objects.push({ grantee, object: { kind: 'table', schema, table }, privilege: grant.verb });
+      continue;
+    }
+    // Validation allows columns only for select, insert and update.
+    const privilege = grant.verb as ColumnPrivilege;
+    for (const column of grant.columns) wanted.columns.push({ grantee, schema, table, column, privilege });
+  }
 }
 
 function planTargetGrants(
@@ -273,8 +277,9 @@ function planTargetGrants(
 ): Change[] {
   const wantedObjects = new Map<string, ObjectGrant>();
   const wantedColumns = new Map<string, ColumnGrant>();
+  const tables = indexTables(catalog.tables);
   for (const component of components) {
-    const wanted = wantedGrants(component, target, catalog);
+    const wanted = wantedGrants(component, target, catalog, tables);
     for (const g of wanted.objects) wantedObjects.set(objectGrantKey(g), g);
     for (const g of wanted.columns) wantedColumns.set(columnGrantKey(g), g);
   }
