@@ -24,35 +24,40 @@ export interface ParsedPolicy {
 }
 
 export function parsePolicy(file: string, text: string, diags: DiagnosticList): ParsedPolicy | undefined {
+  const before = diags.errors.length;
   const source = parseYaml(file, text, diags);
   if (!source) return undefined;
   const value = toPlainValue(source, diags);
   if (value === undefined) return undefined;
   const parsed = policySchema.safeParse(value, { reportInput: true });
-  if (!parsed.success) {
-    reportZodIssues(parsed.error.issues, policySchema, source, diags);
-    return undefined;
-  }
-  const before = diags.errors.length;
-  checkPolicyNames(parsed.data, source, diags);
-  if (diags.errors.length > before) return undefined;
+  if (!parsed.success) reportZodIssues(parsed.error.issues, policySchema, source, diags);
+  // Runs on the raw value, so these problems are reported even next to structural ones.
+  checkPolicyNames(value, source, diags);
+  if (!parsed.success || diags.errors.length > before) return undefined;
   return { policy: deepFreeze(toModel(parsed.data, file)), source };
 }
 
-/** Duplicates inside verb and column lists, and names no engine can hold. */
-function checkPolicyNames(input: PolicyInput, source: YamlSource, diags: DiagnosticList): void {
-  for (const [kind, access] of Object.entries(input.databases ?? {})) {
+/**
+ * Duplicates inside verb and column lists, and names no engine can hold.
+ * Tolerant of a wrong shape (the schema reports that): it checks what it can.
+ */
+function checkPolicyNames(value: unknown, source: YamlSource, diags: DiagnosticList): void {
+  for (const [kind, access] of Object.entries(asRecord(asRecord(value)?.databases) ?? {})) {
     const kindPath = ['databases', kind];
-    if (access.schema !== undefined)
-      checkName(access.schema, 'schema', [...kindPath, 'schema'], source, diags);
-    if (Object.keys(access.tables).length === 0) {
+    const kindAccess = asRecord(access);
+    if (typeof kindAccess?.schema === 'string') {
+      checkName(kindAccess.schema, 'schema', [...kindPath, 'schema'], source, diags);
+    }
+    const tables = asRecord(kindAccess?.tables);
+    if (!tables) continue;
+    if (Object.keys(tables).length === 0) {
       diags.error(
         positionOf(source, [...kindPath, 'tables'], 'key'),
         `database kind "${kind}" lists no tables`,
         'list the tables this component needs, or remove the database kind',
       );
     }
-    for (const [table, tableAccess] of Object.entries(access.tables)) {
+    for (const [table, tableAccess] of Object.entries(tables)) {
       const tablePath = [...kindPath, 'tables', table];
       checkName(table, 'table name', tablePath, source, diags, 'key');
       checkTableAccess(tableAccess, tablePath, source, diags);
@@ -61,7 +66,7 @@ function checkPolicyNames(input: PolicyInput, source: YamlSource, diags: Diagnos
 }
 
 function checkTableAccess(
-  access: TableAccessInput,
+  access: unknown,
   path: readonly PathSegment[],
   source: YamlSource,
   diags: DiagnosticList,
@@ -70,7 +75,9 @@ function checkTableAccess(
     reportDuplicates(access, 'verb', path, source, diags);
     return;
   }
-  const verbs = Object.entries(access).filter(([, columns]) => columns !== undefined);
+  const form = asRecord(access);
+  if (!form) return;
+  const verbs = Object.entries(form).filter(([, columns]) => columns !== undefined);
   if (verbs.length === 0) {
     diags.error(positionOf(source, path), 'no verbs given', `list at least one of: ${VERBS.join(', ')}`);
   }
@@ -78,20 +85,20 @@ function checkTableAccess(
     if (!Array.isArray(columns)) continue;
     reportDuplicates(columns, 'column', [...path, verb], source, diags);
     columns.forEach((column, i) => {
-      checkName(column, 'column name', [...path, verb, i], source, diags);
+      if (typeof column === 'string') checkName(column, 'column name', [...path, verb, i], source, diags);
     });
   }
 }
 
 function reportDuplicates(
-  items: readonly string[],
+  items: readonly unknown[],
   what: string,
   path: readonly PathSegment[],
   source: YamlSource,
   diags: DiagnosticList,
 ): void {
   items.forEach((item, i) => {
-    if (items.indexOf(item) !== i) {
+    if (typeof item === 'string' && items.indexOf(item) !== i) {
       diags.error(positionOf(source, [...path, i]), `duplicate ${what} "${item}"`, `list each ${what} once`);
     }
   });
@@ -105,8 +112,17 @@ function checkName(
   diags: DiagnosticList,
   at: 'key' | 'value' = 'value',
 ): void {
+  const position = positionOf(source, path, at);
+  // An empty name is also a schema error at the same place: report it once.
+  if (diags.hasErrorAt(position)) return;
   const problem = name === '' ? 'is empty' : invisibleCharacterProblem(name);
-  if (problem) diags.error(positionOf(source, path, at), `${what} ${JSON.stringify(name)} ${problem}`);
+  if (problem) diags.error(position, `${what} ${JSON.stringify(name)} ${problem}`);
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function toModel(input: PolicyInput, file: string): ComponentPolicy {

@@ -33,7 +33,8 @@ export interface YamlSource {
 
 /**
  * Parses one YAML document. Syntax errors go to `diags`; returns undefined when
- * the document cannot be used at all.
+ * the document cannot be used at all. A returned source may still have had
+ * errors (duplicate keys): callers decide by the diagnostics, not by the return.
  */
 export function parseYaml(file: string, text: string, diags: DiagnosticList): YamlSource | undefined {
   const byteLength = Buffer.byteLength(text, 'utf8');
@@ -57,7 +58,9 @@ export function parseYaml(file: string, text: string, diags: DiagnosticList): Ya
   const source: YamlSource = { file, doc, lineCounter };
   if (reportTooDeep(source, diags)) return undefined;
   for (const err of doc.errors) reportYamlError(source, text, err, diags);
-  return doc.errors.length > 0 ? undefined : source;
+  // A duplicate key leaves a readable document: keep checking it, so its other problems show too.
+  // Callers still refuse the file, since the duplicate is an error.
+  return doc.errors.every((err) => err.code === 'DUPLICATE_KEY') ? source : undefined;
 }
 
 function reportYamlError(source: YamlSource, text: string, err: YAMLError, diags: DiagnosticList): void {
@@ -133,7 +136,8 @@ export function positionOf(
   for (const [i, segment] of path.entries()) {
     const isLast = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find(
+      // The last pair, as in the value: with a duplicate key the later one wins.
+      const pair = node.items.findLast(
         (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
       );
       if (!pair) break;

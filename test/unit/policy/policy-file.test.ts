@@ -599,3 +599,27 @@ describe('messages in plain words', () => {
     ]);
   });
 });
+
+describe('every problem of a file at once', () => {
+  it('reports structural and name problems together, and a duplicate key with what follows it', () => {
+    const { parsed, errors } = parse(
+      yaml(
+        'component: web',
+        'owner: me',
+        'databases:',
+        '  main:',
+        '    tables:',
+        '      orders: [select, select]',
+        '      "bad\u202Ename": [select]',
+        '      orders: [select, delet]',
+      ),
+    );
+    expect(parsed).toBeUndefined();
+    expect(errors.map((e) => [e.line, e.message])).toEqual([
+      [2, 'unknown key "owner"'],
+      [7, 'table name "bad\\u202ename" contains the control or invisible character U+202E'],
+      [8, 'duplicate key "orders"'],
+      [8, 'unknown verb "delet"'],
+    ]);
+  });
+});
