@@ -29,7 +29,7 @@ export interface ParsedConfig {
   readonly source: YamlSource;
 }
 
-export const DEFAULT_SECRET_NAME = '{app}-db-{component}';
+const DEFAULT_SECRET_NAME = '{app}-db-{component}';
 
 export function parseConfig(
   file: string,

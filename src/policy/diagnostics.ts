@@ -108,7 +108,7 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${formatPosition(d)}: ${d.severity}: ${d.message}${hint}${related}`;
 }
 
-export function formatPosition(at: SourcePosition): string {
+function formatPosition(at: SourcePosition): string {
   const file = printable(at.file);
   return at.line > 0 ? `${file}:${at.line}:${at.col}` : file;
 }
