@@ -19,5 +19,6 @@ export function desiredState(deployment: Deployment): DesiredState {
     targets: deployment.config.targets
       .map((t) => ({ name: t.name, kind: t.kind }))
       .sort((a, b) => compareText(a.name, b.name)),
+    hardenPublic: deployment.config.hardenPublic,
   };
 }

@@ -3,3 +3,4 @@ export { type MissingObject, missingObjects } from './missing.js';
 export { PlanInputError, plan } from './plan.js';
 export { applyChanges, SimulationError } from './simulate.js';
 export type * from './types.js';
+export { PUBLIC_GRANTEE } from './types.js';

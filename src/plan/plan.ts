@@ -32,6 +32,7 @@ import type {
   TableInfo,
   TargetCatalog,
 } from './types.js';
+import { PUBLIC_GRANTEE } from './types.js';
 import type { TableAccess } from '../policy/model.js';
 
 /** The catalog does not describe a target the desired state names: a bug in the caller. */
@@ -102,8 +103,38 @@ function planCluster(
     const targetCatalog = catalog.targets[target.name] as TargetCatalog;
     const components = desired.components.filter((c) => c.databases.some((db) => db.kind === target.kind));
     changes.push(...planTargetGrants(target, targetCatalog, components, managed));
+    if (desired.hardenPublic && targetCatalog.capabilities.publicHardening) {
+      changes.push(...planPublicHardening(target, targetCatalog));
+    }
   }
   return changes;
+}
+
+/** What hardenPublic takes away from PUBLIC: the right to connect, make temp tables, and create in public. */
+const PUBLIC_HARDENING: readonly { kind: ObjectRef['kind']; schema?: string; privileges: string[] }[] = [
+  { kind: 'database', privileges: ['connect', 'temporary'] },
+  { kind: 'schema', schema: 'public', privileges: ['create'] },
+];
+
+function planPublicHardening(target: DesiredTarget, catalog: TargetCatalog): Change[] {
+  const held = catalog.grants.filter(
+    (g) =>
+      g.grantee === PUBLIC_GRANTEE &&
+      PUBLIC_HARDENING.some(
+        (h) =>
+          h.kind === g.object.kind &&
+          h.privileges.includes(g.privilege) &&
+          (g.object.kind !== 'schema' || g.object.schema === h.schema),
+      ),
+  );
+  return groupObjectGrants(held).map((group) => ({
+    type: 'revoke',
+    target: target.name,
+    component: '',
+    role: PUBLIC_GRANTEE,
+    object: group.object,
+    privileges: group.privileges,
+  }));
 }
 
 /** Every name dbwarden manages on this cluster, with the component it belongs to. */

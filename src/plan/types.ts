@@ -28,6 +28,8 @@ export interface DesiredState {
   readonly components: readonly DesiredComponent[];
   /** Sorted by name. */
   readonly targets: readonly DesiredTarget[];
+  /** Take CONNECT/TEMPORARY on target databases and CREATE on schema public away from PUBLIC. */
+  readonly hardenPublic: boolean;
 }
 
 // ---------------------------------------------------------------- catalog snapshot
@@ -39,6 +41,12 @@ export interface DesiredState {
  * set stays open.
  */
 export type Privilege = string;
+
+/**
+ * The grantee name a catalog uses for grants to every role (SQL's PUBLIC).
+ * Not a valid managed name, so the planner only touches it for hardenPublic.
+ */
+export const PUBLIC_GRANTEE = 'PUBLIC';
 
 /** Column-level privileges both engines support. */
 export type ColumnPrivilege = 'select' | 'insert' | 'update';
@@ -104,6 +112,11 @@ export interface GrantCapabilities {
    * every column, so column grants must be made again after such a revoke.
    */
   readonly tableRevokeClearsColumns: boolean;
+  /**
+   * PostgreSQL: PUBLIC holds CONNECT and TEMPORARY on databases (and CREATE on
+   * schema public before version 15), which hardenPublic revokes.
+   */
+  readonly publicHardening: boolean;
 }
 
 /** Roles live per server (PostgreSQL cluster, MySQL server), shared by its databases. */
@@ -120,7 +133,10 @@ export interface TargetCatalog {
   readonly capabilities: GrantCapabilities;
   /** The tables the policies mention (at least). */
   readonly tables: readonly TableInfo[];
-  /** Grants held by candidate roles (the dialect may include others; the planner filters). */
+  /**
+   * Grants held by candidate roles (the dialect may include others; the planner
+   * filters), and PUBLIC's grants on the database and schema public.
+   */
   readonly grants: readonly ObjectGrant[];
   readonly columnGrants: readonly ColumnGrant[];
 }
@@ -135,7 +151,10 @@ export interface Catalog {
 interface ChangeBase {
   /** The target whose connection runs it. Role changes run on their cluster's first target. */
   readonly target: string;
-  /** The component it serves (for grouping output); the role's name part for roles no policy names. */
+  /**
+   * The component it serves (for grouping output); the role's name part for
+   * roles no policy names; empty for revokes from PUBLIC (hardenPublic).
+   */
   readonly component: string;
 }
 

@@ -73,6 +73,7 @@ export function parseConfig(
         secretName: input.credentials.kubernetes.secretName ?? DEFAULT_SECRET_NAME,
       },
     },
+    hardenPublic: input.hardenPublic ?? false,
     secrets,
     masterKey,
   };

@@ -92,6 +92,8 @@ export interface DeploymentConfig {
   readonly policyFiles: readonly string[];
   readonly targets: readonly Target[];
   readonly credentials: CredentialSinks;
+  /** PostgreSQL: take CONNECT/TEMPORARY on the databases and CREATE on schema public away from PUBLIC. */
+  readonly hardenPublic: boolean;
   readonly secrets: readonly SecretColumns[];
   readonly masterKey: MasterKeys | undefined;
 }

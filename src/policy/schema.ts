@@ -135,6 +135,10 @@ export const configSchema = z
       .meta({ description: 'Directory of policy files, or a list of files, relative to this file' }),
     targets: z.array(targetSchema).min(1, { error: 'list at least one target' }),
     credentials: credentialsSchema.optional(),
+    hardenPublic: z.boolean().optional().meta({
+      description:
+        'PostgreSQL: revoke CREATE on schema public and CONNECT/TEMPORARY on every target database from PUBLIC, so only roles granted them can use the databases (default false)',
+    }),
     secrets: z.array(secretsEntrySchema).optional(),
     masterKey: z
       .strictObject({

@@ -16,6 +16,7 @@ export const POSTGRES_CAPABILITIES: GrantCapabilities = {
   schemaUsage: true,
   ownedSequenceUsage: true,
   tableRevokeClearsColumns: true,
+  publicHardening: true,
 };
 
 export const TABLES_ONLY: GrantCapabilities = {
@@ -23,6 +24,7 @@ export const TABLES_ONLY: GrantCapabilities = {
   schemaUsage: false,
   ownedSequenceUsage: false,
   tableRevokeClearsColumns: false,
+  publicHardening: false,
 };
 
 /** `table('t', ['select'])` or `table('t', { select: ['a', 'b'] })`. */
@@ -46,7 +48,7 @@ export function desired(
   targets: { name: string; kind: string }[] = [{ name: 'db1', kind: 'main' }],
   app = 'nova',
 ): DesiredState {
-  return { app, components, targets };
+  return { app, components, targets, hardenPublic: false };
 }
 
 export function emptyCluster(): ClusterCatalog {

@@ -5,12 +5,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyChanges, plan } from '../../../src/plan/index.js';
+import { applyChanges, plan, PUBLIC_GRANTEE } from '../../../src/plan/index.js';
 import type {
   Catalog,
   ClusterCatalog,
   DesiredState,
   GrantCapabilities,
+  ObjectGrant,
   TargetCatalog,
 } from '../../../src/plan/types.js';
 import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
@@ -85,7 +86,17 @@ const desiredArb: fc.Arbitrary<DesiredState> = fc
       ),
     ),
   )
-  .map((components) => ({ app: 'nova', components, targets: TARGETS }));
+  .chain((components) =>
+    fc.boolean().map((hardenPublic) => ({ app: 'nova', components, targets: TARGETS, hardenPublic })),
+  );
+
+/** What PUBLIC may hold on a fresh PostgreSQL database (CREATE on public before version 15). */
+const publicGrantsArb = fc.subarray([
+  { grantee: PUBLIC_GRANTEE, object: { kind: 'database' as const }, privilege: 'connect' },
+  { grantee: PUBLIC_GRANTEE, object: { kind: 'database' as const }, privilege: 'temporary' },
+  { grantee: PUBLIC_GRANTEE, object: { kind: 'schema' as const, schema: 'public' }, privilege: 'usage' },
+  { grantee: PUBLIC_GRANTEE, object: { kind: 'schema' as const, schema: 'public' }, privilege: 'create' },
+]);
 
 const clusterArb: fc.Arbitrary<ClusterCatalog> = fc
   .uniqueArray(
@@ -126,6 +137,7 @@ const targetArb = (
 ): fc.Arbitrary<TargetCatalog> =>
   fc
     .record({
+      publicGrants: publicGrantsArb,
       grants: grantees.length
         ? fc.uniqueArray(
             fc.record({
@@ -149,7 +161,7 @@ const targetArb = (
           )
         : fc.constant([]),
     })
-    .map(({ grants, columnGrants }) => ({
+    .map(({ publicGrants, grants, columnGrants }) => ({
       cluster,
       defaultSchema: 'public',
       capabilities,
@@ -159,7 +171,7 @@ const targetArb = (
         columns: COLUMNS,
         ownedSequences: table === 't1' ? ['t1_id_seq'] : [],
       })),
-      grants,
+      grants: [...publicGrants, ...grants],
       columnGrants,
     }));
 
@@ -217,9 +229,18 @@ describe('plan properties', () => {
         }
         for (const [name, target] of Object.entries(before.targets)) {
           const cluster = before.clusters[target.cluster] as ClusterCatalog;
-          const keep = (g: { grantee: string }) => !isManaged(g.grantee, cluster);
+          const keep = (g: { grantee: string }) =>
+            !isManaged(g.grantee, cluster) && g.grantee !== PUBLIC_GRANTEE;
           const afterTarget = after.targets[name] as TargetCatalog;
           expect(afterTarget.grants.filter(keep)).toEqual(target.grants.filter(keep));
+          // PUBLIC loses exactly what hardenPublic takes away, and only when asked.
+          const publicGrants = (grants: readonly ObjectGrant[]) =>
+            grants.filter((g) => g.grantee === PUBLIC_GRANTEE).map((g) => `${g.object.kind}:${g.privilege}`);
+          const hardened = ['database:connect', 'database:temporary', 'schema:create'];
+          const harden = desired.hardenPublic && target.capabilities.publicHardening;
+          expect(publicGrants(afterTarget.grants)).toEqual(
+            publicGrants(target.grants).filter((g) => !harden || !hardened.includes(g)),
+          );
           expect(afterTarget.columnGrants.filter(keep)).toEqual(target.columnGrants.filter(keep));
         }
       }),

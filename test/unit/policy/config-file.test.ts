@@ -208,7 +208,7 @@ describe('unknown keys', () => {
         7,
         1,
         'unknown key "credentails"',
-        'did you mean "credentials"? allowed: app, policies, targets, credentials, secrets, masterKey',
+        'did you mean "credentials"? allowed: app, policies, targets, credentials, hardenPublic, secrets, masterKey',
       ),
     ]);
   });
