@@ -1,0 +1,429 @@
+/**
+ * The credential directory sink (design.md section 3): one
+ * `<dir>/<component>.json` per component, mode 0600, in a directory of mode
+ * 0700, always replaced atomically.
+ *
+ * Pending files (`<dir>/.<component>.json.pending`) make password changes
+ * crash-safe: a new password is written to its pending file before the
+ * server transaction that sets it commits, and promoted over the final file
+ * after. After a crash, listPending() names the components whose password
+ * may or may not have reached the server.
+ *
+ * No message, warning or error ever includes a file's contents.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, type FileHandle, chmod, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { DbwardenError, ExitCode } from '../errors.js';
+import { compareText } from '../util/compare.js';
+
+/** The credential file contract: `<dir>/<component>.json`. */
+export interface CredentialFile {
+  component: string;
+  username: string;
+  password: string;
+  /** By target name; written sorted by name. */
+  targets: Record<string, { url: string }>;
+}
+
+/** Component names; also keeps every file inside the directory. */
+export const COMPONENT_NAME = /^[a-z][a-z0-9_]*$/;
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const PENDING_FILE = /^\.([a-z][a-z0-9_]*)\.json\.pending$/;
+/** Target names that are safe to repeat in a message; others are referred to by position. */
+const PRINTABLE_TARGET = /^[A-Za-z0-9_.-]{1,63}$/;
+
+/** What the operator can do about a damaged credential file. */
+const REPAIR = (component: string) =>
+  `restore it from a backup, or run \`dbwarden apply --rotate-passwords --component ${component}\` to issue a new password`;
+
+/** A credential file that cannot be read, parsed or written. Names the path, never the contents. */
+export class CredentialFileError extends DbwardenError {
+  override readonly name = 'CredentialFileError';
+  readonly exitCode = ExitCode.runtimeFailure;
+  /** The file (or directory) concerned. */
+  readonly path: string;
+
+  constructor(message: string, options: { path: string; hint?: string; cause?: unknown }) {
+    super(message, options);
+    this.path = options.path;
+  }
+}
+
+/** Throws a TypeError unless `component` matches COMPONENT_NAME. */
+export function assertComponentName(component: string): void {
+  if (typeof component !== 'string' || !COMPONENT_NAME.test(component)) {
+    throw new TypeError(
+      `invalid component name ${JSON.stringify(component)}: expected lowercase letters, digits and "_", starting with a letter`,
+    );
+  }
+}
+
+/** The file's text as written: fixed key order, targets sorted by name, trailing newline. */
+export function formatCredentialFile(file: CredentialFile): string {
+  const targets = Object.fromEntries(
+    Object.entries(file.targets)
+      .sort(([a], [b]) => compareText(a, b))
+      .map(([name, target]) => [name, { url: target.url }]),
+  );
+  const ordered = { component: file.component, username: file.username, password: file.password, targets };
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+export interface CredentialDirectoryOptions {
+  /** Told about problems that were repaired, such as a file readable by others. */
+  onWarning?: (message: string) => void;
+}
+
+export class CredentialDirectory {
+  readonly dir: string;
+  readonly #onWarning: (message: string) => void;
+
+  constructor(dir: string, options: CredentialDirectoryOptions = {}) {
+    this.dir = dir;
+    this.#onWarning = options.onWarning ?? (() => undefined);
+  }
+
+  /** `<dir>/<component>.json`. */
+  path(component: string): string {
+    assertComponentName(component);
+    return path.join(this.dir, `${component}.json`);
+  }
+
+  /** `<dir>/.<component>.json.pending`. */
+  pendingPath(component: string): string {
+    assertComponentName(component);
+    return path.join(this.dir, `.${component}.json.pending`);
+  }
+
+  /** The component's credentials, or undefined when it has no file. */
+  async read(component: string): Promise<CredentialFile | undefined> {
+    return this.#read(this.path(component), component);
+  }
+
+  /** Replaces the component's file atomically (mode 0600). */
+  async write(file: CredentialFile): Promise<void> {
+    await this.#writeAtomic(this.path(checkedForWrite(file)), formatCredentialFile(file));
+  }
+
+  /** Writes credentials that are about to be committed on the server, atomically (mode 0600). */
+  async writePending(file: CredentialFile): Promise<void> {
+    await this.#writeAtomic(this.pendingPath(checkedForWrite(file)), formatCredentialFile(file));
+  }
+
+  /** The component's pending credentials, or undefined when there are none. */
+  async readPending(component: string): Promise<CredentialFile | undefined> {
+    return this.#read(this.pendingPath(component), component);
+  }
+
+  /** Components that have a pending file, sorted. Empty when the directory does not exist. */
+  async listPending(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw ioError('list', this.dir, error);
+    }
+    return names
+      .map((name) => PENDING_FILE.exec(name)?.[1])
+      .filter((component) => component !== undefined)
+      .sort(compareText);
+  }
+
+  /** Makes the pending credentials the component's credentials (atomic rename, then fsync of the directory). */
+  async promote(component: string): Promise<void> {
+    const pending = this.pendingPath(component);
+    try {
+      await rename(pending, this.path(component));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') {
+        throw new CredentialFileError(`${pending}: no pending credentials to promote for "${component}"`, {
+          path: pending,
+          cause: error,
+        });
+      }
+      throw ioError('promote', pending, error);
+    }
+    await this.#syncDir();
+  }
+
+  /** Removes the component's pending credentials; nothing to do when there are none. */
+  async discardPending(component: string): Promise<void> {
+    const pending = this.pendingPath(component);
+    try {
+      await unlink(pending);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw ioError('remove', pending, error);
+    }
+    await this.#syncDir();
+  }
+
+  async #read(filePath: string, component: string): Promise<CredentialFile | undefined> {
+    let handle: FileHandle;
+    try {
+      // O_NONBLOCK: a FIFO planted at the path must not hang the open.
+      handle = await open(filePath, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw ioError('read', filePath, error);
+    }
+    let text: string;
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) {
+        throw new CredentialFileError(`${filePath}: not a regular file`, {
+          path: filePath,
+          hint: `remove it, then ${REPAIR(component)}`,
+        });
+      }
+      const mode = stat.mode & 0o777;
+      if ((mode & 0o077) !== 0) {
+        await handle.chmod(FILE_MODE);
+        this.#onWarning(
+          `${filePath} was accessible to group or others (mode ${octal(mode)}); changed its mode to ${octal(FILE_MODE)}`,
+        );
+      }
+      text = await handle.readFile('utf8');
+    } catch (error) {
+      if (error instanceof CredentialFileError) throw error;
+      throw ioError('read', filePath, error);
+    } finally {
+      await handle.close();
+    }
+    return parseCredentialFile(text, filePath, component);
+  }
+
+  async #writeAtomic(finalPath: string, data: string): Promise<void> {
+    const temp = path.join(this.dir, `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+    let handle: FileHandle | undefined;
+    let renamed = false;
+    try {
+      const created = await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+      // The umask may have taken bits away; chmod sets the mode exactly.
+      if (created !== undefined) await chmod(this.dir, DIR_MODE);
+      handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, FILE_MODE);
+      await handle.chmod(FILE_MODE);
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+      const opened = handle;
+      handle = undefined;
+      await opened.close();
+      await rename(temp, finalPath);
+      renamed = true;
+      await this.#syncDir();
+    } catch (error) {
+      const cleanupFailures: unknown[] = [];
+      if (handle !== undefined) await handle.close().catch((e: unknown) => cleanupFailures.push(e));
+      if (!renamed) {
+        await unlink(temp).catch((e: unknown) => {
+          if (errorCode(e) !== 'ENOENT') cleanupFailures.push(e);
+        });
+      }
+      if (error instanceof CredentialFileError) throw error;
+      const failure = ioError('write', finalPath, error);
+      if (cleanupFailures.length === 0) throw failure;
+      throw new CredentialFileError(`${failure.message}; also could not remove ${temp}`, {
+        path: finalPath,
+        hint: failure.hint,
+        cause: new AggregateError([error, ...cleanupFailures]),
+      });
+    }
+  }
+
+  /** Makes renames and removals in the directory durable. */
+  async #syncDir(): Promise<void> {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(this.dir, constants.O_RDONLY);
+      await handle.sync();
+    } catch (error) {
+      throw ioError('sync', this.dir, error);
+    } finally {
+      await handle?.close();
+    }
+  }
+}
+
+/** Parses and checks a credential file's text. Errors name the path and the problem, never the contents. */
+export function parseCredentialFile(text: string, filePath: string, component: string): CredentialFile {
+  const fail = (problem: string) =>
+    new CredentialFileError(`${filePath}: ${problem}`, { path: filePath, hint: REPAIR(component) });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // JSON.parse's own message quotes the input: report only where it fails.
+    const offset = jsonErrorOffset(text);
+    throw fail(offset === undefined ? 'not valid JSON' : `not valid JSON (${lineColumn(text, offset)})`);
+  }
+  const problem = findProblem(value, component);
+  if (problem !== undefined) throw fail(problem);
+  const file = value as CredentialFile;
+  return {
+    component: file.component,
+    username: file.username,
+    password: file.password,
+    targets: Object.fromEntries(
+      Object.entries(file.targets)
+        .sort(([a], [b]) => compareText(a, b))
+        .map(([name, target]) => [name, { url: target.url }]),
+    ),
+  };
+}
+
+function checkedForWrite(file: CredentialFile): string {
+  assertComponentName(file.component);
+  const problem = findProblem(file, file.component);
+  if (problem !== undefined) throw new TypeError(`credentials for "${file.component}": ${problem}`);
+  return file.component;
+}
+
+/** The first way `value` breaks the contract, described without quoting it. */
+function findProblem(value: unknown, component: string): string | undefined {
+  if (!isRecord(value)) return 'expected a JSON object';
+  if (value.component !== component) return `field "component" must be "${component}"`;
+  for (const field of ['username', 'password'] as const) {
+    if (typeof value[field] !== 'string' || value[field] === '') {
+      return `field "${field}" must be a non-empty string`;
+    }
+  }
+  if (!isRecord(value.targets)) return 'field "targets" must be an object';
+  let position = 0;
+  for (const [name, target] of Object.entries(value.targets)) {
+    position++;
+    const label = PRINTABLE_TARGET.test(name) ? `targets.${name}` : `targets (entry ${position})`;
+    if (!isRecord(target)) return `field "${label}" must be an object`;
+    if (typeof target.url !== 'string' || target.url === '') {
+      return `field "${label}.url" must be a non-empty string`;
+    }
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return isRecord(error) && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function ioError(action: string, filePath: string, error: unknown): CredentialFileError {
+  const code = errorCode(error);
+  return new CredentialFileError(`cannot ${action} ${filePath}${code === undefined ? '' : ` (${code})`}`, {
+    path: filePath,
+    hint: 'check that the credentials directory is a directory dbwarden may write to, on a file system with free space',
+    cause: error,
+  });
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}
+
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+  return `line ${line}, column ${column}`;
+}
+
+/**
+ * Offset of the first JSON syntax error in `text` (RFC 8259), or undefined
+ * if none is found. Only positions come out of it, never text.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  class SyntaxAt {
+    constructor(readonly offset: number) {}
+  }
+  const fail = (): never => {
+    throw new SyntaxAt(i);
+  };
+  const skipSpace = () => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  const expect = (char: string) => {
+    if (text.charAt(i) !== char) fail();
+    i++;
+  };
+  const string = () => {
+    expect('"');
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        i++;
+        const escape = text.charAt(i);
+        if (escape === 'u') {
+          for (let k = 1; k <= 4; k++) {
+            i++;
+            if (!/[0-9A-Fa-f]/.test(text.charAt(i))) fail();
+          }
+        } else if (!'"\\/bfnrt'.includes(escape) || escape === '') {
+          fail();
+        }
+      }
+      i++;
+    }
+  };
+  const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+  const value = (): void => {
+    skipSpace();
+    const c = text.charAt(i);
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      skipSpace();
+      if (text.charAt(i) === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (close === '}') {
+          skipSpace();
+          string();
+          skipSpace();
+          expect(':');
+        }
+        value();
+        skipSpace();
+        if (text.charAt(i) === ',') {
+          i++;
+          continue;
+        }
+        expect(close);
+        return;
+      }
+    }
+    if (c === '"') return string();
+    for (const literal of ['true', 'false', 'null']) {
+      if (text.startsWith(literal, i)) {
+        i += literal.length;
+        return;
+      }
+    }
+    NUMBER.lastIndex = i;
+    if (!NUMBER.test(text)) fail();
+    i = NUMBER.lastIndex;
+  };
+  try {
+    value();
+    skipSpace();
+    if (i < text.length) fail();
+    return undefined;
+  } catch (error) {
+    if (error instanceof SyntaxAt) return error.offset;
+    if (error instanceof RangeError) return undefined; // nested too deeply to scan
+    throw error;
+  }
+}
