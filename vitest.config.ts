@@ -8,5 +8,11 @@ export default defineConfig({
     allowOnly: false,
     passWithNoTests: false,
     reporters: ['default', new SummaryReporter()],
+    // One PostgreSQL server for the whole run, shared by every test file (test/harness/postgres.ts).
+    globalSetup: ['test/harness/global-setup.ts'],
+    // Integration tests talk to real servers: allow for slow machines and busy parallel workers.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
   },
 });
