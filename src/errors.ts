@@ -43,3 +43,19 @@ export class NotAvailableError extends DbwardenError {
   override readonly name = 'NotAvailableError';
   readonly exitCode = ExitCode.runtimeFailure;
 }
+
+/**
+ * The server refused a statement or a connection. The message names the
+ * target and what dbwarden was doing, never the SQL (it may hold a verifier).
+ */
+export class DatabaseError extends DbwardenError {
+  override readonly name = 'DatabaseError';
+  readonly exitCode = ExitCode.runtimeFailure;
+  /** SQLSTATE (PostgreSQL) or error code (MySQL), when the server sent one. */
+  readonly code: string | undefined;
+
+  constructor(message: string, options: { hint?: string; code?: string } = {}) {
+    super(message, options);
+    this.code = options.code;
+  }
+}

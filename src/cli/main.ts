@@ -3,17 +3,18 @@
  * outcome to an exit code (design.md section 4).
  */
 import { createRequire } from 'node:module';
-import { Argument, Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DbwardenError, ExitCode, InvalidInputError, NotAvailableError } from '../errors.js';
 import { jsonSchemas } from '../policy/schema.js';
 import { type CliIo, type OutputFormat, printDiagnostics, printJson } from './output.js';
+import { applyCommand, planCommand, verifyCommand } from './database-commands.js';
 import { runValidate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 interface GlobalOptions {
   config: string;
-  format: OutputFormat;
+  format: OutputFormat | 'sql';
 }
 
 const EXIT_CODES_HELP = `
@@ -33,7 +34,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     outcome.exitCode = code;
   });
   program.hook('preAction', (_, action) => {
-    outcome.format = (action.optsWithGlobals() as GlobalOptions).format;
+    // Errors are reported as JSON only for json; sql output has no error form.
+    outcome.format = (action.optsWithGlobals() as GlobalOptions).format === 'json' ? 'json' : 'text';
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -58,8 +60,11 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .version(version, '-V, --version')
     .option('-c, --config <path>', 'deployment config file', 'dbwarden.yaml')
     .addOption(
-      new Option('--format <format>', 'output: text for people, json for scripts (one document on stdout)')
-        .choices(['text', 'json'])
+      new Option(
+        '--format <format>',
+        'output: text for people, json for scripts (one document on stdout); plan also takes sql',
+      )
+        .choices(['text', 'json', 'sql'])
         .default('text'),
     )
     .showHelpAfterError('(run with --help for usage)')
@@ -88,7 +93,7 @@ Examples:
     )
     .action((paths: string[], _opts: unknown, cmd: Command) => {
       const { config, format } = globals(cmd);
-      setExitCode(runValidate({ config, format, paths }, io));
+      setExitCode(runValidate({ config, format: textOrJson(format, 'validate'), paths }, io));
     });
 
   program
@@ -109,21 +114,109 @@ The shipped files are docs/schema/policy.schema.json and docs/schema/config.sche
       printJson(which ? schemas[which] : schemas, io);
     });
 
-  notYet(program, 'plan', 'introspect every target and print the changes apply would make', (cmd) =>
-    cmd
-      .option('--exit-code', 'exit 3 when changes are pending, 0 when none')
-      .option('--component <name...>', 'only these components'),
-  );
-  notYet(program, 'apply', 'make roles, logins and grants match the policies; write credentials', (cmd) =>
-    cmd
-      .option('--rotate-passwords', 'give existing logins new passwords (all, or those of --component)')
-      .option('--component <name...>', 'only these components'),
-  );
-  notYet(program, 'verify', 'log in as every component and check its privileges equal its policy', (cmd) =>
-    cmd
-      .option('--secrets', 'also decrypt every stored secret and report rows that fail')
-      .option('--sample <n>', 'with --secrets: decrypt only n rows per table'),
-  );
+  program
+    .command('plan')
+    .description('introspect every target and print the changes apply would make')
+    .option('--exit-code', 'exit 3 when changes are pending, 0 when none')
+    .option('--component <name...>', 'only the changes of these components')
+    .option('--rotate-passwords', 'show the password changes apply --rotate-passwords would make')
+    .addHelpText(
+      'after',
+      `
+Reads every target (nothing is written) and prints, per target and component,
++ what would be created or granted, - revoked or dropped, ~ changed in place.
+--format json prints the Change list; --format sql prints the exact statements
+apply runs, with password verifiers redacted. A policy naming a table or column
+a target lacks exits 2.
+
+Examples:
+  dbwarden plan --config dbwarden.yaml
+  dbwarden plan --exit-code          # in CI: 3 means the servers drifted from the policies
+  dbwarden plan --format sql > review.sql`,
+    )
+    .action(async (opts: { exitCode?: true; component?: string[]; rotatePasswords?: true }, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      setExitCode(
+        await planCommand(
+          {
+            config,
+            format,
+            exitCode: opts.exitCode ?? false,
+            components: opts.component,
+            rotatePasswords: opts.rotatePasswords ?? false,
+          },
+          io,
+        ),
+      );
+    });
+
+  program
+    .command('apply')
+    .description('make roles, logins and grants match the policies; write credentials')
+    .option('--rotate-passwords', 'give existing logins new passwords (all, or those of --component)')
+    .option('--component <name...>', 'only the changes of these components')
+    .addOption(
+      new Option('--lock-wait <seconds>', 'how long to wait for another dbwarden run on the same databases')
+        .default(300)
+        .argParser(positiveSeconds),
+    )
+    .addHelpText(
+      'after',
+      `
+Each target's changes run in one transaction under dbwarden's advisory lock:
+a second apply waits for the first, then finds nothing left to do. Targets run
+in name order; if one fails, it and the ones after it roll back, and running
+apply again continues from there. New logins get a random 32-byte password;
+the server is sent only a SCRAM-SHA-256 verifier. Credentials go to
+credentials.dir as <component>.json (mode 0600); existing passwords are kept
+unless --rotate-passwords.
+
+Examples:
+  dbwarden apply --config dbwarden.yaml
+  dbwarden apply --rotate-passwords --component scheduler`,
+    )
+    .action(
+      async (opts: { rotatePasswords?: true; component?: string[]; lockWait: number }, cmd: Command) => {
+        const { config, format } = globals(cmd);
+        setExitCode(
+          await applyCommand(
+            {
+              config,
+              format: textOrJson(format, 'apply'),
+              components: opts.component,
+              rotatePasswords: opts.rotatePasswords ?? false,
+              lockWaitSeconds: opts.lockWait,
+            },
+            io,
+          ),
+        );
+      },
+    );
+
+  program
+    .command('verify')
+    .description('log in as every component and check its privileges equal its policy')
+    .option('--secrets', 'also decrypt every stored secret and report rows that fail [not available yet]')
+    .option('--sample <n>', 'with --secrets: decrypt only n rows per table [not available yet]')
+    .addHelpText(
+      'after',
+      `
+Logs in with each component's own credentials (credentials.dir) and asks the
+server what that login can do on every table, column and sequence of the
+schemas its policy uses (has_table_privilege and friends: grants through roles
+and PUBLIC count). Reports missing and extra privileges per table; a component
+without databases must have no login. Exit 3 on any difference.`,
+    )
+    .action(async (opts: { secrets?: true; sample?: string }, cmd: Command) => {
+      if (opts.secrets || opts.sample) {
+        throw new NotAvailableError('verify --secrets is not available in this version yet', {
+          hint: 'run verify without --secrets to check privileges',
+        });
+      }
+      const { config, format } = globals(cmd);
+      setExitCode(await verifyCommand({ config, format: textOrJson(format, 'verify') }, io));
+    });
+
   notYet(
     program,
     'upgrade',
@@ -138,6 +231,24 @@ The shipped files are docs/schema/policy.schema.json and docs/schema/config.sche
   );
   notYet(program, 'status', 'per target: migration version, roles, rows per master key id', (cmd) => cmd);
   return program;
+}
+
+/** --format sql is plan's alone: other commands have no statements to show. */
+function textOrJson(format: OutputFormat | 'sql', command: string): OutputFormat {
+  if (format === 'sql') {
+    throw new InvalidInputError(`--format sql is only for "dbwarden plan", not "${command}"`, {
+      hint: 'use --format text or --format json',
+    });
+  }
+  return format;
+}
+
+function positiveSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) {
+    throw new InvalidArgumentError('expected whole seconds between 1 and 86400');
+  }
+  return seconds;
 }
 
 /** Commands whose implementation has not landed: full --help, and a clear exit 1 when run. */

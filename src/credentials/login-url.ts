@@ -111,7 +111,9 @@ export function redactUrl(url: string): string {
   if (userinfo !== undefined && colon >= 0) userinfo = `${userinfo.slice(0, colon)}:${REDACTED}`;
   const query = parts.query
     ?.split('&')
-    .map((param) => (SECRET_PARAMS.has(paramName(param)) ? `${param.split('=', 1)[0] ?? ''}=${REDACTED}` : param))
+    .map((param) =>
+      SECRET_PARAMS.has(paramName(param)) ? `${param.split('=', 1)[0] ?? ''}=${REDACTED}` : param,
+    )
     .join('&');
   return join(parts, userinfo, query);
 }

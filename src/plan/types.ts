@@ -48,8 +48,11 @@ export type Privilege = string;
  */
 export const PUBLIC_GRANTEE = 'PUBLIC';
 
-/** Column-level privileges both engines support. */
-export type ColumnPrivilege = 'select' | 'insert' | 'update';
+/**
+ * Column-level privileges. Policies grant select, insert and update; references
+ * appears only when a catalog reports it (and is then revoked).
+ */
+export type ColumnPrivilege = 'select' | 'insert' | 'update' | 'references';
 
 /** What a privilege is on. `database` is the target database itself. */
 export type ObjectRef =

@@ -4,6 +4,7 @@
  * Loading never stops at the first problem: each step adds what it finds to a
  * DiagnosticList so that an operator fixes a broken file in one pass.
  */
+import { printable } from '../util/printable.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -82,18 +83,6 @@ function makeDiagnostic(
     ...(hint === undefined ? {} : { hint: printable(hint) }),
     ...(related === undefined ? {} : { related }),
   };
-}
-
-/**
- * Control and invisible characters quoted from the input (C1 controls, bidi
- * overrides, zero-width spaces) escaped as \uXXXX: a message names them
- * without letting them reorder or recolour the terminal it is printed on.
- */
-function printable(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}]/gu, (ch) => {
-    const hex = (ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0');
-    return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex}`;
-  });
 }
 
 function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {

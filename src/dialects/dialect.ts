@@ -1,0 +1,101 @@
+/**
+ * What every engine module provides. The runner (src/runner/) drives targets
+ * through this interface only, so it never needs to know which engine it talks
+ * to; each engine decides how, never what (that is the planner's job).
+ */
+import type { Change, ClusterCatalog, TargetCatalog } from '../plan/types.js';
+import type { EngineName } from '../policy/model.js';
+
+/** One SQL statement, with what it is for. */
+export interface Statement {
+  /** What it does, in words, for plans and errors. Never holds a secret. */
+  readonly intent: string;
+  /** What runs. May hold a password verifier: never print it, print `display`. */
+  readonly sql: string;
+  /** `sql` with secrets replaced by a placeholder: safe for plans, logs and errors. */
+  readonly display: string;
+}
+
+/** Password material for the logins a change creates or re-keys, by login name. */
+export interface PasswordSource {
+  /** The value the engine stores (PostgreSQL: a SCRAM-SHA-256 verifier); undefined in a dry run. */
+  storedForm(login: string): string | undefined;
+}
+
+/** What a target needs introspected in detail. */
+export interface IntrospectRequest {
+  /** `<app>_`: roles with this prefix are candidates for management. */
+  readonly rolePrefix: string;
+  /** Tables the policies name on this target, with their schema resolved. */
+  readonly tables: readonly { readonly schema: string; readonly table: string }[];
+}
+
+export interface TargetSnapshot {
+  readonly cluster: ClusterCatalog;
+  readonly target: TargetCatalog;
+}
+
+export interface ServerIdentity {
+  /** Same for every database of one server: targets sharing it share roles. */
+  readonly cluster: string;
+  readonly database: string;
+  /** Schema for policies that name none (PostgreSQL: public; MySQL: the database itself). */
+  readonly defaultSchema: string;
+  /** Human-readable version, for output. */
+  readonly version: string;
+}
+
+export interface LockOptions {
+  /** How long to wait for another dbwarden run on the same database. */
+  readonly waitSeconds: number;
+}
+
+/** An admin connection to one target database. */
+export interface AdminSession {
+  identify(): Promise<ServerIdentity>;
+  introspect(request: IntrospectRequest): Promise<TargetSnapshot>;
+  /** Starts the transaction and takes dbwarden's lock on this database (waits for other runs). */
+  beginLocked(lock: LockOptions): Promise<void>;
+  run(statement: Statement): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A privilege as a login actually holds it (through any role or PUBLIC). */
+export interface EffectivePrivilege {
+  /** For a schema, `name` repeats the schema's name. */
+  readonly kind: 'schema' | 'table' | 'sequence';
+  readonly schema: string;
+  readonly name: string;
+  readonly privilege: string;
+  /** 'all': on the whole table; otherwise only on these columns. */
+  readonly columns: 'all' | readonly string[];
+}
+
+export interface Dialect {
+  readonly engine: EngineName;
+  /** `target` names the target in errors (the URL never appears: it holds a password). */
+  connectAdmin(url: string, target: string): Promise<AdminSession>;
+  /** SQL for one change, in execution order. Pure. */
+  render(change: Change, context: RenderContext): Statement[];
+  /**
+   * Logs in with a component's own URL and lists what it can do on every
+   * table and sequence of these schemas.
+   */
+  effectivePrivileges(
+    loginUrl: string,
+    target: string,
+    schemas: readonly string[],
+  ): Promise<EffectivePrivilege[]>;
+  /** Whether these credentials log in; false only when the server refuses them (other failures throw). */
+  canLogIn(loginUrl: string, target: string): Promise<boolean>;
+  /** What the server is sent for a password (PostgreSQL: a SCRAM-SHA-256 verifier made here). */
+  passwordStoredForm(password: string): string;
+}
+
+export interface RenderContext {
+  /** The target database's real name (for GRANT ... ON DATABASE). */
+  readonly database: string;
+  readonly passwords: PasswordSource;
+}

@@ -1,0 +1,182 @@
+/**
+ * Change -> PostgreSQL statements. Pure: the same change always renders the
+ * same SQL, so plans can show exactly what apply will run.
+ */
+import type { Change, ObjectRef } from '../../plan/types.js';
+import { PUBLIC_GRANTEE } from '../../plan/types.js';
+import { displayName } from '../../util/printable.js';
+import type { RenderContext, Statement } from '../dialect.js';
+import { privilegeKeyword, qualified, quoteIdent, quoteLiteral } from './sql.js';
+
+/** COMMENT ON ROLE text that marks a role as dbwarden's: only marked roles are ever dropped. */
+export const MANAGED_MARKER = 'dbwarden: managed role; manual changes are reverted by dbwarden apply';
+
+export function isManagedMarker(comment: string | null): boolean {
+  return comment?.startsWith('dbwarden: managed') ?? false;
+}
+
+/** Shown instead of a password verifier in plans and logs. */
+export const REDACTED_PASSWORD = "'<redacted SCRAM-SHA-256 verifier>'";
+
+/** A fresh role has no powers: say so explicitly rather than trust server defaults. */
+const NO_POWERS = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+
+/** Attribute names the catalog reports (see introspect.ts) -> the clause that takes each away. */
+const CLEAR_ATTRIBUTE: Readonly<Record<string, string>> = {
+  superuser: 'NOSUPERUSER',
+  createdb: 'NOCREATEDB',
+  createrole: 'NOCREATEROLE',
+  replication: 'NOREPLICATION',
+  bypassrls: 'NOBYPASSRLS',
+  // A login must inherit its grant role's privileges, or the application would need SET ROLE.
+  noinherit: 'INHERIT',
+};
+
+export function renderChange(change: Change, context: RenderContext): Statement[] {
+  const role = roleSpec(change.role);
+  switch (change.type) {
+    case 'create-role':
+      return [
+        plain(`create role ${displayName(change.role)}`, `CREATE ROLE ${role} NOLOGIN ${NO_POWERS}`),
+        markRole(change.role),
+      ];
+    case 'create-login':
+      return [
+        withPassword(
+          `create login ${displayName(change.role)}`,
+          `CREATE ROLE ${role} LOGIN ${NO_POWERS} PASSWORD `,
+          change.role,
+          context,
+        ),
+        markRole(change.role),
+      ];
+    case 'adopt-role':
+      return [markRole(change.role)];
+    case 'alter-role': {
+      const clauses = [change.canLogin ? 'LOGIN' : 'NOLOGIN', ...change.clearAttributes.map(clearClause)];
+      const what = [
+        change.canLogin ? 'allow login' : 'forbid login',
+        ...change.clearAttributes.map((a) => `remove ${a}`),
+      ];
+      return [
+        plain(
+          `alter role ${displayName(change.role)}: ${what.join(', ')}`,
+          `ALTER ROLE ${role} ${clauses.join(' ')}`,
+        ),
+      ];
+    }
+    case 'set-password':
+      return [
+        withPassword(
+          `set a new password for ${displayName(change.role)}`,
+          `ALTER ROLE ${role} PASSWORD `,
+          change.role,
+          context,
+        ),
+      ];
+    case 'grant-membership':
+      return [
+        plain(
+          `grant role ${displayName(change.role)} to ${displayName(change.member)}`,
+          `GRANT ${role} TO ${quoteIdent(change.member)}`,
+        ),
+      ];
+    case 'revoke-membership':
+      return [
+        plain(
+          `revoke role ${displayName(change.role)} from ${displayName(change.member)}`,
+          `REVOKE ${role} FROM ${quoteIdent(change.member)}`,
+        ),
+      ];
+    case 'grant':
+    case 'revoke': {
+      const verb = change.type === 'grant' ? 'GRANT' : 'REVOKE';
+      const direction = change.type === 'grant' ? 'TO' : 'FROM';
+      const privileges = change.privileges.map(privilegeKeyword).join(', ');
+      return [
+        plain(
+          `${change.type} ${change.privileges.join(', ')} on ${describeObject(change.object, context)} ${direction.toLowerCase()} ${displayName(change.role)}`,
+          `${verb} ${privileges} ON ${objectSql(change.object, context)} ${direction} ${role}`,
+        ),
+      ];
+    }
+    case 'grant-columns':
+    case 'revoke-columns': {
+      const grant = change.type === 'grant-columns';
+      const columns = change.columns.map(quoteIdent).join(', ');
+      const table = qualified(change.schema, change.table);
+      return [
+        plain(
+          `${grant ? 'grant' : 'revoke'} ${change.privilege} (${change.columns.map(displayName).join(', ')}) on table ${displayName(change.schema)}.${displayName(change.table)} ${grant ? 'to' : 'from'} ${displayName(change.role)}`,
+          `${grant ? 'GRANT' : 'REVOKE'} ${privilegeKeyword(change.privilege)} (${columns}) ON TABLE ${table} ${grant ? 'TO' : 'FROM'} ${role}`,
+        ),
+      ];
+    }
+    case 'drop-login':
+    case 'drop-role':
+      return [
+        plain(
+          `drop ${change.type === 'drop-login' ? 'login' : 'role'} ${displayName(change.role)}`,
+          `DROP ROLE ${role}`,
+        ),
+      ];
+  }
+}
+
+function plain(intent: string, sql: string): Statement {
+  return { intent, sql, display: sql };
+}
+
+/** The password's stored form goes into `sql` only; `display` never holds it. */
+function withPassword(intent: string, sqlPrefix: string, login: string, context: RenderContext): Statement {
+  const stored = context.passwords.storedForm(login);
+  return {
+    intent,
+    sql: `${sqlPrefix}${stored === undefined ? REDACTED_PASSWORD : quoteLiteral(stored)}`,
+    display: `${sqlPrefix}${REDACTED_PASSWORD}`,
+  };
+}
+
+function markRole(role: string): Statement {
+  return plain(
+    `mark ${displayName(role)} as managed by dbwarden`,
+    `COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(MANAGED_MARKER)}`,
+  );
+}
+
+/** PUBLIC is a keyword, not a role: quoting it would name a role called "PUBLIC". */
+function roleSpec(role: string): string {
+  return role === PUBLIC_GRANTEE ? 'PUBLIC' : quoteIdent(role);
+}
+
+function clearClause(attribute: string): string {
+  const clause = CLEAR_ATTRIBUTE[attribute];
+  if (!clause) throw new TypeError(`unknown PostgreSQL role attribute "${attribute}"`);
+  return clause;
+}
+
+function objectSql(object: ObjectRef, context: RenderContext): string {
+  switch (object.kind) {
+    case 'database':
+      return `DATABASE ${quoteIdent(context.database)}`;
+    case 'schema':
+      return `SCHEMA ${quoteIdent(object.schema)}`;
+    case 'table':
+      return `TABLE ${qualified(object.schema, object.table)}`;
+    case 'sequence':
+      return `SEQUENCE ${qualified(object.schema, object.sequence)}`;
+  }
+}
+
+function describeObject(object: ObjectRef, context: RenderContext): string {
+  switch (object.kind) {
+    case 'database':
+      return `database ${displayName(context.database)}`;
+    case 'schema':
+      return `schema ${displayName(object.schema)}`;
+    case 'table':
+      return `table ${displayName(object.schema)}.${displayName(object.table)}`;
+    case 'sequence':
+      return `sequence ${displayName(object.schema)}.${displayName(object.sequence)}`;
+  }
+}

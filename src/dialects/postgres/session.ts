@@ -1,0 +1,176 @@
+/**
+ * An admin connection to one PostgreSQL target: identity, introspection, and
+ * one transaction under dbwarden's advisory lock.
+ */
+import pg from 'pg';
+import { DatabaseError } from '../../errors.js';
+import type {
+  AdminSession,
+  IntrospectRequest,
+  LockOptions,
+  ServerIdentity,
+  Statement,
+  TargetSnapshot,
+} from '../dialect.js';
+import { introspectTarget } from './introspect.js';
+
+/** pg_advisory_xact_lock(key1, key2): "dbwa" and "rd" + 1; the same on every database. */
+const LOCK_KEYS = [0x64627761, 0x72640001] as const;
+/** Once the lock is held, no single statement should wait on a lock or run for long. */
+const LOCK_TIMEOUT_AFTER_LOCK = '10s';
+const STATEMENT_TIMEOUT = '60s';
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export async function connectPostgres(url: string, target: string): Promise<AdminSession> {
+  const client = await openClient(url, target);
+  return new PostgresSession(client, url, target);
+}
+
+/** Connects, naming the target (never the URL: it holds a password) when that fails. */
+export async function openClient(url: string, target: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: 'dbwarden',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  // A dropped connection emits 'error' on the client; the pending query reports it too.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw databaseError(
+      err,
+      `target ${target}: could not connect`,
+      'check the URL, that the server runs, and that it accepts this user',
+    );
+  }
+  return client;
+}
+
+class PostgresSession implements AdminSession {
+  constructor(
+    private readonly client: pg.Client,
+    private readonly url: string,
+    private readonly target: string,
+  ) {}
+
+  async identify(): Promise<ServerIdentity> {
+    const { rows } = await this.query<{
+      database: string;
+      version: string;
+      system_id: string | null;
+      conforming: string;
+    }>(
+      'read the server identity',
+      `select current_database() as database, current_setting('server_version') as version,
+              case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
+                   then (select system_identifier::text from pg_catalog.pg_control_system()) end as system_id,
+              current_setting('standard_conforming_strings') as conforming`,
+    );
+    const row = rows[0];
+    if (!row) throw new DatabaseError(`target ${this.target}: the server returned no identity`);
+    if (row.conforming !== 'on') {
+      throw new DatabaseError(`target ${this.target}: standard_conforming_strings is off`, {
+        hint: 'dbwarden quotes literals the standard way; turn standard_conforming_strings on for its user',
+      });
+    }
+    return {
+      cluster: row.system_id ? `postgres:${row.system_id}` : `postgres:${hostAndPort(this.url)}`,
+      database: row.database,
+      defaultSchema: 'public',
+      version: `PostgreSQL ${row.version}`,
+    };
+  }
+
+  async introspect(request: IntrospectRequest): Promise<TargetSnapshot> {
+    const { cluster } = await this.identify();
+    try {
+      return await introspectTarget(this.client, cluster, request);
+    } catch (err) {
+      throw databaseError(err, `target ${this.target}: could not read the catalog`);
+    }
+  }
+
+  async beginLocked(lock: LockOptions): Promise<void> {
+    const wait = `${Math.max(1, Math.round(lock.waitSeconds))}s`;
+    await this.query('begin a transaction', 'BEGIN');
+    await this.setLocal('lock_timeout', wait);
+    await this.setLocal('statement_timeout', '0');
+    try {
+      await this.client.query('select pg_advisory_xact_lock($1, $2)', [...LOCK_KEYS]);
+    } catch (err) {
+      if (sqlState(err) === '55P03') {
+        throw new DatabaseError(
+          `target ${this.target}: another dbwarden run held the lock for more than ${wait}`,
+          { hint: 'wait for it to finish and run again, or give --lock-wait more seconds', code: '55P03' },
+        );
+      }
+      throw databaseError(err, `target ${this.target}: could not take dbwarden's lock`);
+    }
+    await this.setLocal('lock_timeout', LOCK_TIMEOUT_AFTER_LOCK);
+    await this.setLocal('statement_timeout', STATEMENT_TIMEOUT);
+  }
+
+  async run(statement: Statement): Promise<void> {
+    await this.query(statement.intent, statement.sql);
+  }
+
+  async commit(): Promise<void> {
+    await this.query('commit', 'COMMIT');
+  }
+
+  async rollback(): Promise<void> {
+    await this.client.query('ROLLBACK').catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+
+  private async setLocal(setting: string, value: string): Promise<void> {
+    await this.query(`set ${setting}`, 'select set_config($1, $2, true)', [setting, value]);
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    intent: string,
+    sql: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.client.query<R>(sql, values);
+    } catch (err) {
+      throw databaseError(err, `target ${this.target}: could not ${intent}`);
+    }
+  }
+}
+
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A server or network error as a DatabaseError. Only the server's message is
+ * kept (never the statement); anything shaped like a verifier is blanked.
+ */
+export function databaseError(err: unknown, context: string, hint?: string): DatabaseError {
+  const raw = err instanceof Error ? err.message : String(err);
+  const message = raw.replace(/SCRAM-SHA-256\$[^\s'"]*/g, '<redacted>');
+  const code = sqlState(err);
+  const suffix = code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
+  return new DatabaseError(`${context}: ${message}${suffix}`, {
+    ...(hint ? { hint } : {}),
+    ...(code ? { code } : {}),
+  });
+}
+
+/** `host:port` of a URL, for a cluster id when the server does not tell its own. */
+function hostAndPort(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}`;
+  } catch {
+    return 'unknown';
+  }
+}

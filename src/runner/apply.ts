@@ -1,0 +1,237 @@
+/**
+ * `plan` and `apply`: introspect, plan, and (for apply) run each target's
+ * statements in one transaction under dbwarden's lock, then write credentials.
+ */
+import { DatabaseError, DbwardenError, InvalidInputError } from '../errors.js';
+import type { Dialect, PasswordSource, Statement } from '../dialects/dialect.js';
+import { desiredState } from '../plan/desired.js';
+import { plan } from '../plan/plan.js';
+import type { Change, DesiredState } from '../plan/types.js';
+import type { Deployment } from '../policy/model.js';
+import {
+  choosePasswords,
+  credentialDirectory,
+  credentialFileFor,
+  loginsWithoutCredentials,
+  missingCredentialsError,
+  removeCredentialFiles,
+  settlePendingPasswords,
+  writeCredentialFiles,
+} from './credentials.js';
+import { readCatalog, refuseMissingObjects } from './snapshot.js';
+import { closeTargets, type OpenTarget, openTargets } from './targets.js';
+
+export interface RunOptions {
+  /** Only changes for these components (undefined: all). */
+  readonly components?: readonly string[] | undefined;
+  /** Progress and warnings, for stderr. */
+  readonly log: (message: string) => void;
+}
+
+export interface ApplyOptions extends RunOptions {
+  readonly rotatePasswords: boolean;
+  readonly lockWaitSeconds: number;
+}
+
+/** One target's part of a plan: its changes and the statements they render to. */
+export interface TargetPlan {
+  readonly target: string;
+  readonly engine: string;
+  readonly database: string;
+  readonly version: string;
+  readonly changes: readonly { readonly change: Change; readonly statements: readonly Statement[] }[];
+}
+
+export interface PlanResult {
+  readonly app: string;
+  readonly targets: readonly TargetPlan[];
+  /** Components whose existing login has no credential file (apply would refuse them). */
+  readonly lackingCredentials: readonly string[];
+}
+
+export interface ApplyResult extends PlanResult {
+  readonly credentialsWritten: readonly string[];
+  readonly credentialsRemoved: readonly string[];
+}
+
+/** Never used to run anything: plans show the placeholder instead of a verifier. */
+const NO_PASSWORDS: PasswordSource = { storedForm: () => undefined };
+
+export async function runPlan(
+  deployment: Deployment,
+  options: RunOptions & { rotatePasswords: boolean },
+): Promise<PlanResult> {
+  const desired = desiredState(deployment);
+  const only = componentFilter(desired, options.components);
+  const store = credentialDirectory(deployment, options.log);
+  const targets = await openTargets(deployment.config.targets);
+  try {
+    const catalog = await readCatalog(desired, targets);
+    refuseMissingObjects(desired, catalog);
+    const rotating = rotatingComponents(desired, options.rotatePasswords, only);
+    const changes = selectChanges(plan(desired, catalog, { rotatePasswords: [...rotating] }), only);
+    const lacking = await loginsWithoutCredentials(desired, catalog, store, rotating);
+    return {
+      app: desired.app,
+      targets: targetPlans(targets, changes, () => NO_PASSWORDS),
+      lackingCredentials: lacking.filter((c) => !only || only.has(c.component)).map((c) => c.component),
+    };
+  } finally {
+    await closeTargets(targets);
+  }
+}
+
+export async function runApply(deployment: Deployment, options: ApplyOptions): Promise<ApplyResult> {
+  const desired = desiredState(deployment);
+  const only = componentFilter(desired, options.components);
+  const store = credentialDirectory(deployment, options.log);
+  const targets = await openTargets(deployment.config.targets);
+  try {
+    // Every target's lock, in name order (the same order for every run, so no deadlock).
+    for (const t of targets) await t.session.beginLocked({ waitSeconds: options.lockWaitSeconds });
+    await settlePendingPasswords(store, targets, options.log);
+    const catalog = await readCatalog(desired, targets);
+    refuseMissingObjects(desired, catalog);
+    const rotating = rotatingComponents(desired, options.rotatePasswords, only);
+    const lacking = (await loginsWithoutCredentials(desired, catalog, store, rotating)).filter(
+      (c) => !only || only.has(c.component),
+    );
+    if (lacking.length > 0) throw missingCredentialsError(lacking, store);
+    const changes = selectChanges(plan(desired, catalog, { rotatePasswords: [...rotating] }), only);
+    const passwords = await choosePasswords(changes, store, rotating);
+    await writePendingPasswords(desired, passwords, targets, store);
+    const plans = targetPlans(targets, changes, storedForms(passwords, desired));
+    await executePlans(targets, plans, options.log);
+    return {
+      app: desired.app,
+      targets: plans,
+      lackingCredentials: [],
+      credentialsWritten: await writeCredentialFiles(desired, passwords, store, targets, only),
+      credentialsRemoved: await removeCredentialFiles(changes, desired, store),
+    };
+  } catch (err) {
+    await Promise.all(targets.map((t) => t.session.rollback()));
+    throw err;
+  } finally {
+    await closeTargets(targets);
+  }
+}
+
+function componentFilter(
+  desired: DesiredState,
+  components: readonly string[] | undefined,
+): Set<string> | undefined {
+  if (!components) return undefined;
+  const known = new Set(desired.components.map((c) => c.component));
+  const unknown = components.filter((c) => !known.has(c));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(`--component names no component of the policies: ${unknown.join(', ')}`, {
+      hint: `components: ${[...known].join(', ')}`,
+    });
+  }
+  return new Set(components);
+}
+
+function rotatingComponents(
+  desired: DesiredState,
+  rotate: boolean,
+  only: ReadonlySet<string> | undefined,
+): Set<string> {
+  if (!rotate) return new Set();
+  return new Set(
+    desired.components
+      .filter((c) => c.databases.length > 0 && (!only || only.has(c.component)))
+      .map((c) => c.component),
+  );
+}
+
+/** With --component, only its changes; revokes from PUBLIC belong to no component and need a full run. */
+function selectChanges(changes: Change[], only: ReadonlySet<string> | undefined): Change[] {
+  return only ? changes.filter((c) => only.has(c.component)) : changes;
+}
+
+function targetPlans(
+  targets: readonly OpenTarget[],
+  changes: readonly Change[],
+  passwordsFor: (dialect: Dialect) => PasswordSource,
+): TargetPlan[] {
+  return targets.map((t) => {
+    const context = { database: t.identity.database, passwords: passwordsFor(t.dialect) };
+    return {
+      target: t.target.name,
+      engine: t.dialect.engine,
+      database: t.identity.database,
+      version: t.identity.version,
+      changes: changes
+        .filter((c) => c.target === t.target.name)
+        .map((change) => ({ change, statements: t.dialect.render(change, context) })),
+    };
+  });
+}
+
+/** Stored forms (verifiers) are made once per engine and login, from the password chosen for its component. */
+function storedForms(
+  passwords: ReadonlyMap<string, string>,
+  desired: DesiredState,
+): (dialect: Dialect) => PasswordSource {
+  const componentOf = new Map(desired.components.map((c) => [c.login, c.component]));
+  const made = new Map<string, string>();
+  return (dialect) => ({
+    storedForm(login) {
+      const password = passwords.get(componentOf.get(login) ?? '');
+      if (password === undefined) return undefined;
+      const key = `${dialect.engine}\u0000${login}`;
+      const stored = made.get(key) ?? dialect.passwordStoredForm(password);
+      made.set(key, stored);
+      return stored;
+    },
+  });
+}
+
+async function writePendingPasswords(
+  desired: DesiredState,
+  passwords: ReadonlyMap<string, string>,
+  targets: readonly OpenTarget[],
+  store: ReturnType<typeof credentialDirectory>,
+): Promise<void> {
+  for (const component of desired.components) {
+    const password = passwords.get(component.component);
+    if (password === undefined) continue;
+    const onFile = await store.read(component.component);
+    if (onFile?.password === password) continue;
+    await store.writePending(credentialFileFor(component, password, targets));
+  }
+}
+
+/** Each target's statements, then its commit; a failure rolls back that target and every later one. */
+async function executePlans(
+  targets: readonly OpenTarget[],
+  plans: readonly TargetPlan[],
+  log: (m: string) => void,
+): Promise<void> {
+  const committed: string[] = [];
+  for (const [i, t] of targets.entries()) {
+    const statements = plans[i]?.changes.flatMap((c) => c.statements) ?? [];
+    try {
+      for (const statement of statements) await t.session.run(statement);
+      await t.session.commit();
+    } catch (err) {
+      throw applyFailed(err, t.target.name, committed);
+    }
+    committed.push(t.target.name);
+    log(
+      `target ${t.target.name}: ${statements.length === 0 ? 'no changes' : `${statements.length} statements committed`}`,
+    );
+  }
+}
+
+function applyFailed(err: unknown, target: string, committed: readonly string[]): DbwardenError {
+  const done = committed.length ? `targets ${committed.join(', ')} were committed; ` : '';
+  const hint = `${done}target ${target} and the ones after it were rolled back. Fix the cause and run apply again: it continues from where this run stopped`;
+  if (err instanceof DatabaseError)
+    return new DatabaseError(err.message, { hint, ...(err.code ? { code: err.code } : {}) });
+  if (err instanceof DbwardenError) return err;
+  return new DatabaseError(`target ${target}: ${err instanceof Error ? err.message : 'unknown error'}`, {
+    hint,
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Introspect every open target and assemble the planner's Catalog; refuse
+ * policies that name tables or columns a target lacks.
+ */
+import { InvalidInputError } from '../errors.js';
+import type { IntrospectRequest } from '../dialects/dialect.js';
+import { missingObjects } from '../plan/missing.js';
+import type { Catalog, ClusterCatalog, DesiredState, TargetCatalog } from '../plan/types.js';
+import { displayName } from '../util/printable.js';
+import type { OpenTarget } from './targets.js';
+
+/** The tables the policies name on one target, schemas resolved. */
+export function introspectRequest(desired: DesiredState, target: OpenTarget): IntrospectRequest {
+  const tables = desired.components.flatMap((c) =>
+    c.databases
+      .filter((db) => db.kind === target.target.kind)
+      .flatMap((db) =>
+        db.tables.map((t) => ({ schema: db.schema ?? target.identity.defaultSchema, table: t.table })),
+      ),
+  );
+  return { rolePrefix: `${desired.app}_`, tables };
+}
+
+/** Roles come from each cluster's first target (by name); every target reports its own grants. */
+export async function readCatalog(desired: DesiredState, targets: readonly OpenTarget[]): Promise<Catalog> {
+  const clusters: Record<string, ClusterCatalog> = {};
+  const catalogs: Record<string, TargetCatalog> = {};
+  for (const open of targets) {
+    const snapshot = await open.session.introspect(introspectRequest(desired, open));
+    clusters[snapshot.target.cluster] ??= snapshot.cluster;
+    catalogs[open.target.name] = snapshot.target;
+  }
+  return { clusters, targets: catalogs };
+}
+
+/** Exit 2 before anything is applied when a policy names what a target lacks. */
+export function refuseMissingObjects(desired: DesiredState, catalog: Catalog): void {
+  const missing = missingObjects(desired, catalog);
+  if (missing.length === 0) return;
+  const lines = missing.map(
+    (m) =>
+      `  target ${m.target}: ${m.column === undefined ? 'table' : 'column'} ${displayName(m.schema)}.${displayName(m.table)}${m.column === undefined ? '' : `.${displayName(m.column)}`} does not exist (policy of component ${m.component})`,
+  );
+  throw new InvalidInputError(
+    `policies name objects the targets do not have; nothing was applied:\n${lines.join('\n')}`,
+    {
+      hint: "fix the names in the policy files, or create the tables first (run the application's own migrations)",
+    },
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Opening admin sessions on every target: URL resolution (inline or file),
+ * engine choice, and closing everything again whatever happens.
+ */
+import fs from 'node:fs';
+import { InvalidInputError } from '../errors.js';
+import type { AdminSession, Dialect, ServerIdentity } from '../dialects/dialect.js';
+import { engineForScheme, urlScheme } from '../dialects/engines.js';
+import { dialectFor } from '../dialects/registry.js';
+import type { Target } from '../policy/model.js';
+import { compareText } from '../util/compare.js';
+
+export interface OpenTarget {
+  readonly target: Target;
+  readonly dialect: Dialect;
+  /** The admin URL: holds a password, never print it. */
+  readonly url: string;
+  readonly session: AdminSession;
+  readonly identity: ServerIdentity;
+}
+
+/** The admin URL of a target, read from its file when it names one. */
+export function targetUrl(target: Target): string {
+  if (target.url.from === 'inline') return target.url.url;
+  try {
+    return fs.readFileSync(target.url.path, 'utf8').trim();
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new InvalidInputError(`target ${target.name}: cannot read urlFile ${target.url.path} (${reason})`, {
+      hint: 'mount the file, or give the URL inline with url:',
+    });
+  }
+}
+
+function engineOf(target: Target, url: string) {
+  const engine = target.engine ?? engineForScheme(urlScheme(url) ?? '');
+  if (!engine) {
+    throw new InvalidInputError(
+      `target ${target.name}: the URL in ${describeSource(target)} has no known scheme`,
+      {
+        hint: 'use postgres://, postgresql://, mysql:// or mariadb://, or set engine:',
+      },
+    );
+  }
+  return engine;
+}
+
+function describeSource(target: Target): string {
+  return target.url.from === 'file' ? target.url.path : 'url';
+}
+
+/** Sessions on every target, in name order. On any failure the ones already open are closed. */
+export async function openTargets(targets: readonly Target[]): Promise<OpenTarget[]> {
+  const sorted = [...targets].sort((a, b) => compareText(a.name, b.name));
+  // Resolve every URL and engine first: bad input exits 2 before any connection.
+  const resolved = sorted.map((target) => {
+    const url = targetUrl(target);
+    return { target, url, dialect: dialectFor(engineOf(target, url), target.name) };
+  });
+  const open: OpenTarget[] = [];
+  try {
+    for (const { target, url, dialect } of resolved) {
+      const session = await dialect.connectAdmin(url, target.name);
+      try {
+        open.push({ target, url, dialect, session, identity: await session.identify() });
+      } catch (err) {
+        await session.close();
+        throw err;
+      }
+    }
+  } catch (err) {
+    await closeTargets(open);
+    throw err;
+  }
+  return open;
+}
+
+export async function closeTargets(targets: readonly OpenTarget[]): Promise<void> {
+  await Promise.all(targets.map((t) => t.session.close()));
+}
