@@ -8,8 +8,9 @@ export default defineConfig({
     allowOnly: false,
     passWithNoTests: false,
     reporters: ['default', new SummaryReporter()],
-    // One PostgreSQL server for the whole run, shared by every test file (test/harness/postgres.ts).
-    globalSetup: ['test/harness/global-setup.ts'],
+    // dist/ built once for tests that spawn the real binary; one PostgreSQL server for the
+    // whole run, shared by every test file (test/harness/postgres.ts).
+    globalSetup: ['test/harness/build-dist.ts', 'test/harness/global-setup.ts'],
     // Integration tests talk to real servers: allow for slow machines and busy parallel workers.
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -2,10 +2,10 @@
  * The CLI contract (design.md section 4): `main(argv, io)` in-process on the
  * fixture files, and once the real `bin/dbwarden.js` in a child process.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Environment } from '../../src/policy/interpolate.js';
 
@@ -411,11 +411,8 @@ describe('schema and --version', () => {
   });
 });
 
+// dist/ is built by test/harness/build-dist.ts before any test file runs.
 describe('the real binary', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
-  }, 180_000);
-
   it('exits 2 on a broken fixture and 0 on a good one, as a child process', () => {
     const validate = (config: string) =>
       spawnSync(process.execPath, ['bin/dbwarden.js', 'validate', '--config', config], {

@@ -114,7 +114,10 @@ describe('CredentialDirectory write and read', () => {
   it('leaves only the final files behind after many writes', async () => {
     const store = new CredentialDirectory(dir);
     for (let i = 0; i < 5; i++) {
-      await Promise.all([store.write(credentials('api', `a${i}`)), store.write(credentials('scheduler', `s${i}`))]);
+      await Promise.all([
+        store.write(credentials('api', `a${i}`)),
+        store.write(credentials('scheduler', `s${i}`)),
+      ]);
     }
     await store.writePending(credentials('api', 'next'));
     expect((await fs.readdir(dir)).sort()).toEqual(['.api.json.pending', 'api.json', 'scheduler.json']);

@@ -38,7 +38,10 @@ describe('SCRAM verifiers on PostgreSQL', () => {
     expect(await storedVerifier(role)).toBe(verifier);
 
     const url = loginUrl(adminUrl, role, password);
-    const who = await withClient(url, async (c) => (await c.query<{ u: string }>('select current_user as u')).rows);
+    const who = await withClient(
+      url,
+      async (c) => (await c.query<{ u: string }>('select current_user as u')).rows,
+    );
     expect(who).toEqual([{ u: role }]);
 
     const wrong = new pg.Client({ connectionString: loginUrl(adminUrl, role, generatePassword()) });

@@ -60,7 +60,9 @@ describe('parseCredentialFile', () => {
     ['only a secret', SECRET],
   ])('reports invalid JSON (%s) with its path and position only', (_label, text) => {
     const error = parseError(text);
-    expect(error.message).toMatch(/^\/etc\/nova\/credentials\/scheduler\.json: not valid JSON \(line 1, column \d+\)$/);
+    expect(error.message).toMatch(
+      /^\/etc\/nova\/credentials\/scheduler\.json: not valid JSON \(line 1, column \d+\)$/,
+    );
     expect(error.message).not.toContain('FAKE');
     expect(error.message).not.toContain('do-not');
     expect(error.path).toBe(FILE);
@@ -106,7 +108,17 @@ describe('jsonErrorOffset', () => {
   });
 
   it('agrees with V8 wherever V8 reports a position', () => {
-    const broken = ['{"a":1', '{"a":1,}', '{"a" 1}', '[1 2]', '"abc', '{"a":"b\\x"}', '[01]', '{"a":1}x', '"\t"'];
+    const broken = [
+      '{"a":1',
+      '{"a":1,}',
+      '{"a" 1}',
+      '[1 2]',
+      '"abc',
+      '{"a":"b\\x"}',
+      '[01]',
+      '{"a":1}x',
+      '"\t"',
+    ];
     for (const text of broken) {
       let position: number | undefined;
       try {

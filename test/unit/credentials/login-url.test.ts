@@ -11,7 +11,9 @@ describe('loginUrl', () => {
         'nova_scheduler',
         'pw',
       ),
-    ).toBe('postgresql://nova_scheduler:pw@db.example.com:5432/nova_api?sslmode=verify-full&connect_timeout=5');
+    ).toBe(
+      'postgresql://nova_scheduler:pw@db.example.com:5432/nova_api?sslmode=verify-full&connect_timeout=5',
+    );
   });
 
   it('adds userinfo to a URL without any', () => {
