@@ -54,6 +54,12 @@ export interface LockOptions {
 export interface AdminSession {
   identify(): Promise<ServerIdentity>;
   introspect(request: IntrospectRequest): Promise<TargetSnapshot>;
+  /**
+   * Takes dbwarden's run lock on this database for the rest of the session
+   * (waits for other runs): held on a run's first target from before its
+   * transactions start until its credential files are written.
+   */
+  lockRun(lock: LockOptions): Promise<void>;
   /** Starts the transaction and takes dbwarden's lock on this database (waits for other runs). */
   beginLocked(lock: LockOptions): Promise<void>;
   run(statement: Statement): Promise<void>;

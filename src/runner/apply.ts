@@ -87,8 +87,11 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
   const store = credentialDirectory(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
-    // Every target's lock, in name order (the same order for every run, so no deadlock).
-    for (const t of targets) await t.session.beginLocked({ waitSeconds: options.lockWaitSeconds });
+    const lock = { waitSeconds: options.lockWaitSeconds };
+    // The run lock keeps a second run out until this one has written its credential files;
+    // then every target's lock, in name order (the same for every run, so no deadlock).
+    await targets[0]?.session.lockRun(lock);
+    for (const t of targets) await t.session.beginLocked(lock);
     await settlePendingPasswords(store, targets, options.log);
     const catalog = await readCatalog(desired, targets);
     refuseMissingObjects(desired, catalog);

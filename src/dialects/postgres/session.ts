@@ -16,6 +16,8 @@ import { introspectTarget } from './introspect.js';
 
 /** pg_advisory_xact_lock(key1, key2): "dbwa" and "rd" + 1; the same on every database. */
 const LOCK_KEYS = [0x64627761, 0x72640001] as const;
+/** pg_advisory_lock(key1, key2) for a whole run (session-level): "dbwa" and "rd" + 2. */
+const RUN_LOCK_KEYS = [0x64627761, 0x72640002] as const;
 /** Once the lock is held, no single statement should wait on a lock or run for long. */
 const LOCK_TIMEOUT_AFTER_LOCK = '10s';
 const STATEMENT_TIMEOUT = '60s';
@@ -92,24 +94,39 @@ class PostgresSession implements AdminSession {
     }
   }
 
-  async beginLocked(lock: LockOptions): Promise<void> {
-    const wait = `${Math.max(1, Math.round(lock.waitSeconds))}s`;
+  async lockRun(lock: LockOptions): Promise<void> {
+    // A transaction of its own only to scope the timeouts; the session lock outlives it.
     await this.query('begin a transaction', 'BEGIN');
+    await this.waitForLock('select pg_advisory_lock($1, $2)', RUN_LOCK_KEYS, lock);
+    await this.commit();
+  }
+
+  async beginLocked(lock: LockOptions): Promise<void> {
+    await this.query('begin a transaction', 'BEGIN');
+    await this.waitForLock('select pg_advisory_xact_lock($1, $2)', LOCK_KEYS, lock);
+    await this.setLocal('lock_timeout', LOCK_TIMEOUT_AFTER_LOCK);
+    await this.setLocal('statement_timeout', STATEMENT_TIMEOUT);
+  }
+
+  /** Inside a transaction: waits at most lock.waitSeconds for an advisory lock. */
+  private async waitForLock(sql: string, keys: readonly number[], lock: LockOptions): Promise<void> {
+    const wait = `${Math.max(1, Math.round(lock.waitSeconds))}s`;
     await this.setLocal('lock_timeout', wait);
     await this.setLocal('statement_timeout', '0');
     try {
-      await this.client.query('select pg_advisory_xact_lock($1, $2)', [...LOCK_KEYS]);
+      await this.client.query(sql, [...keys]);
     } catch (err) {
       if (sqlState(err) === '55P03') {
         throw new DatabaseError(
           `target ${this.target}: another dbwarden run held the lock for more than ${wait}`,
-          { hint: 'wait for it to finish and run again, or give --lock-wait more seconds', code: '55P03' },
+          {
+            hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+            code: '55P03',
+          },
         );
       }
       throw databaseError(err, `target ${this.target}: could not take dbwarden's lock`);
     }
-    await this.setLocal('lock_timeout', LOCK_TIMEOUT_AFTER_LOCK);
-    await this.setLocal('statement_timeout', STATEMENT_TIMEOUT);
   }
 
   async run(statement: Statement): Promise<void> {
