@@ -261,7 +261,7 @@ function notYet(
   const cmd = program.command(name).description(`${description} [not available yet]`);
   options(cmd).action(() => {
     throw new NotAvailableError(`"dbwarden ${name}" is not available in dbwarden ${version} yet`, {
-      hint: 'this version checks files only: use "dbwarden validate" and "dbwarden schema"',
+      hint: 'this version runs validate, schema, plan, apply and verify',
     });
   });
 }

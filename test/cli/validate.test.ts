@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -301,27 +302,24 @@ describe('usage errors exit 2', () => {
 });
 
 describe('commands not available yet exit 1', () => {
-  it.each([['plan'], ['apply'], ['verify'], ['upgrade'], ['downgrade', '--to', 'base'], ['status']])(
-    '%s',
-    async (...argv: string[]) => {
-      const { code, stdout, stderr } = await run(argv);
-      expect(code).toBe(1);
-      expect(stdout).toBe('');
-      expect(stderr).toBe(
-        `dbwarden: "dbwarden ${argv[0]}" is not available in dbwarden ${version} yet\n` +
-          '  this version checks files only: use "dbwarden validate" and "dbwarden schema"\n',
-      );
-    },
-  );
+  it.each([['upgrade'], ['downgrade', '--to', 'base'], ['status']])('%s', async (...argv: string[]) => {
+    const { code, stdout, stderr } = await run(argv);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `dbwarden: "dbwarden ${argv[0]}" is not available in dbwarden ${version} yet\n` +
+        '  this version runs validate, schema, plan, apply and verify\n',
+    );
+  });
 
   it('says so in JSON with --format json', async () => {
-    const { code, stdout } = await run(['plan', '--exit-code', '--format', 'json']);
+    const { code, stdout } = await run(['status', '--format', 'json']);
     expect(code).toBe(1);
     expect(jsonOf(stdout)).toMatchObject({
       ok: false,
       error: {
         kind: 'NotAvailableError',
-        message: `"dbwarden plan" is not available in dbwarden ${version} yet`,
+        message: `"dbwarden status" is not available in dbwarden ${version} yet`,
       },
     });
   });
@@ -429,4 +427,61 @@ describe('the real binary', () => {
     expect(good.stderr).toBe('');
     expect(good.status).toBe(0);
   }, 60_000);
+});
+
+describe('plan, apply and verify before any connection', () => {
+  it('exit 2 on an invalid config, with every problem, and never connect', async () => {
+    for (const command of ['plan', 'apply', 'verify']) {
+      const { code, stderr } = await run([command, '--config', `${fixtures}/broken/dbwarden.yaml`]);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`${fixtures}/broken/policies/web.yaml:6:24: error: unknown verb "insrt"`);
+      expect(stderr).toContain('dbwarden: invalid input: 8 errors; nothing was changed');
+    }
+  });
+
+  it('--format sql is plan-only, and --lock-wait takes whole seconds', async () => {
+    const sql = await run(['apply', '--format', 'sql', '--config', `${fixtures}/good/dbwarden.yaml`]);
+    expect(sql.code).toBe(2);
+    expect(sql.stderr).toContain('--format sql is only for "dbwarden plan", not "apply"');
+    const wait = await run(['apply', '--lock-wait', '0']);
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toContain('expected whole seconds between 1 and 86400');
+  });
+
+  it('an unknown --component exits 2 naming the components there are', async () => {
+    const { code, stderr } = await run([
+      'plan',
+      '--component',
+      'nope',
+      '--config',
+      `${fixtures}/good/dbwarden.yaml`,
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--component names no component of the policies: nope');
+  });
+
+  it('a MySQL target exits 1 before connecting anywhere: this version manages PostgreSQL only', async () => {
+    const { code, stderr } = await run(['plan', '--config', `${fixtures}/good/dbwarden.yaml`]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('target shop_reports: engine "mysql" is not supported by this version yet');
+  });
+
+  it('an unreachable server exits 1 naming the target, never the URL or its password', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-cli-'));
+    fs.writeFileSync(
+      path.join(dir, 'api.yaml'),
+      'component: api\ndatabases:\n  main:\n    tables:\n      t: [select]\n',
+    );
+    fs.writeFileSync(
+      path.join(dir, 'dbwarden.yaml'),
+      'app: shop\npolicies: api.yaml\ntargets:\n  - { name: shop_main, kind: main, url: "${MAIN_URL}" }\ncredentials: { dir: creds }\n',
+    );
+    const { code, stderr } = await run(['plan', '--config', path.join(dir, 'dbwarden.yaml')], {
+      env: { MAIN_URL: 'postgres://admin:s3cret-pw@127.0.0.1:1/shop' },
+    });
+    fs.rmSync(dir, { recursive: true });
+    expect(code).toBe(1);
+    expect(stderr).toContain('target shop_main: could not connect');
+    expect(stderr).not.toContain('s3cret-pw');
+  });
 });
