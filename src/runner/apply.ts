@@ -2,6 +2,7 @@
  * `plan` and `apply`: introspect, plan, and (for apply) run each target's
  * statements in one transaction under dbwarden's lock, then write credentials.
  */
+import type { CredentialDirectory } from '../credentials/credential-file.js';
 import { DatabaseError, DbwardenError, InvalidInputError } from '../errors.js';
 import type { Dialect, PasswordSource, Statement } from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
@@ -66,15 +67,11 @@ export async function runPlan(
   const store = credentialDirectory(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
-    const catalog = await readCatalog(desired, targets);
-    refuseMissingObjects(desired, catalog);
-    const rotating = rotatingComponents(desired, options.rotatePasswords, only);
-    const changes = selectChanges(plan(desired, catalog, { rotatePasswords: [...rotating] }), only);
-    const lacking = await loginsWithoutCredentials(desired, catalog, store, rotating);
+    const { changes, lacking } = await planTargets(desired, targets, store, only, options.rotatePasswords);
     return {
       app: desired.app,
       targets: targetPlans(targets, changes, () => NO_PASSWORDS),
-      lackingCredentials: lacking.filter((c) => !only || only.has(c.component)).map((c) => c.component),
+      lackingCredentials: lacking.map((c) => c.component),
     };
   } finally {
     await closeTargets(targets);
@@ -93,14 +90,14 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     await targets[0]?.session.lockRun(lock);
     for (const t of targets) await t.session.beginLocked(lock);
     await settlePendingPasswords(store, targets, options.log);
-    const catalog = await readCatalog(desired, targets);
-    refuseMissingObjects(desired, catalog);
-    const rotating = rotatingComponents(desired, options.rotatePasswords, only);
-    const lacking = (await loginsWithoutCredentials(desired, catalog, store, rotating)).filter(
-      (c) => !only || only.has(c.component),
+    const { changes, rotating, lacking } = await planTargets(
+      desired,
+      targets,
+      store,
+      only,
+      options.rotatePasswords,
     );
     if (lacking.length > 0) throw missingCredentialsError(lacking, store);
-    const changes = selectChanges(plan(desired, catalog, { rotatePasswords: [...rotating] }), only);
     const passwords = await choosePasswords(changes, store, rotating);
     await writePendingPasswords(desired, passwords, targets, store);
     const plans = targetPlans(targets, changes, storedForms(passwords, desired));
@@ -118,6 +115,24 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
   } finally {
     await closeTargets(targets);
   }
+}
+
+/** Reads every target, refuses missing objects (exit 2), and plans; `only` narrows the result. */
+async function planTargets(
+  desired: DesiredState,
+  targets: readonly OpenTarget[],
+  store: CredentialDirectory,
+  only: ReadonlySet<string> | undefined,
+  rotatePasswords: boolean,
+) {
+  const catalog = await readCatalog(desired, targets);
+  refuseMissingObjects(desired, catalog);
+  const rotating = rotatingComponents(desired, rotatePasswords, only);
+  const changes = selectChanges(plan(desired, catalog, { rotatePasswords: [...rotating] }), only);
+  const lacking = (await loginsWithoutCredentials(desired, catalog, store, rotating)).filter(
+    (c) => !only || only.has(c.component),
+  );
+  return { changes, rotating, lacking };
 }
 
 function componentFilter(
@@ -195,7 +210,7 @@ async function writePendingPasswords(
   desired: DesiredState,
   passwords: ReadonlyMap<string, string>,
   targets: readonly OpenTarget[],
-  store: ReturnType<typeof credentialDirectory>,
+  store: CredentialDirectory,
 ): Promise<void> {
   for (const component of desired.components) {
     const password = passwords.get(component.component);
