@@ -1,5 +1,5 @@
 /**
- * dbwarden's Node API: load and validate a deployment, and plan changes.
+ * dbwarden's Node API: load and validate a deployment, plan changes, apply and verify them.
  * The CLI (`dbwarden`) is built on exactly these functions.
  */
 export { DbwardenError, ExitCode, InvalidInputError, NotAvailableError } from './errors.js';
@@ -8,3 +8,13 @@ export { type Diagnostic, DiagnosticList, formatDiagnostic } from './policy/diag
 export { type LoadResult, loadDeployment, loadPolicies } from './policy/load.js';
 export type * from './policy/model.js';
 export { jsonSchemas } from './policy/schema.js';
+export {
+  type ApplyOptions,
+  type ApplyResult,
+  type PlanResult,
+  runApply,
+  runPlan,
+  type TargetPlan,
+} from './runner/apply.js';
+export { runVerify, type VerifyResult } from './runner/verify.js';
+export { type PrivilegeDifference } from './plan/expected.js';

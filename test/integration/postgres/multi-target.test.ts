@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
-import { main } from '../../../src/cli/main.js';
 import {
   createDatabase,
   dropRolesWithPrefix,
@@ -16,7 +15,7 @@ import {
   uniqueName,
   withClient,
 } from '../../harness/databases.js';
-import { asLogin, outcome } from './scenario.js';
+import { asLogin, outcome, runCli } from './scenario.js';
 
 describe('two targets on one server, with a non-superuser admin', () => {
   const serverUrl = inject('pgAdminUrl');
@@ -27,17 +26,7 @@ describe('two targets on one server, with a non-superuser admin', () => {
   const dbs: TestDatabase[] = [];
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
 
-  const cli = async (...args: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(['--config', path.join(dir, 'dbwarden.yaml'), ...args], {
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
-      env,
-      cwd: dir,
-    });
-    return { code, stdout, stderr };
-  };
+  const cli = (...args: string[]) => runCli(dir, env, args);
   const adminUrlOf = (db: TestDatabase) => {
     const url = new URL(db.url);
     url.username = admin;

@@ -85,17 +85,7 @@ export async function createScenario(options: {
     db,
     adminUrl,
     credentialsDir,
-    async cli(...args) {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['--config', path.join(dir, 'dbwarden.yaml'), ...args], {
-        stdout: (t) => (stdout += t),
-        stderr: (t) => (stderr += t),
-        env,
-        cwd: dir,
-      });
-      return { code, stdout, stderr };
-    },
+    cli: (...args) => runCli(dir, env, args),
     spawnCli(...args) {
       return new Promise((resolve, reject) => {
         const child = spawn(
@@ -137,6 +127,23 @@ export async function createScenario(options: {
   };
   scenario.writePolicies(options.policies);
   return scenario;
+}
+
+/** The CLI in-process on `<dir>/dbwarden.yaml`, with exactly this environment. */
+export async function runCli(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  args: readonly string[],
+): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['--config', path.join(dir, 'dbwarden.yaml'), ...args], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env,
+    cwd: dir,
+  });
+  return { code, stdout, stderr };
 }
 
 /** Runs fn as the given login URL inside a transaction that is always rolled back. */

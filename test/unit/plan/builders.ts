@@ -10,14 +10,10 @@ import type {
   TargetCatalog,
 } from '../../../src/plan/types.js';
 import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
+import { POSTGRES_CAPABILITIES } from '../../../src/dialects/postgres/introspect.js';
 
-export const POSTGRES_CAPABILITIES: GrantCapabilities = {
-  databaseConnect: true,
-  schemaUsage: true,
-  ownedSequenceUsage: true,
-  tableRevokeClearsColumns: true,
-  publicHardening: true,
-};
+/** What the PostgreSQL dialect reports: the planner is tested against the real capabilities. */
+export { POSTGRES_CAPABILITIES };
 
 export const TABLES_ONLY: GrantCapabilities = {
   databaseConnect: false,
