@@ -31,6 +31,4 @@ export function printJson(value: unknown, io: CliIo): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
+export { plural } from '../util/printable.js';

@@ -24,6 +24,8 @@ export interface PasswordSource {
 
 /** What a target needs introspected in detail. */
 export interface IntrospectRequest {
+  /** The config's app: roles carrying its mark are dbwarden's. */
+  readonly app: string;
   /** `<app>_`: roles with this prefix are candidates for management. */
   readonly rolePrefix: string;
   /** Tables the policies name on this target, with their schema resolved. */
@@ -43,6 +45,8 @@ export interface ServerIdentity {
   readonly defaultSchema: string;
   /** Human-readable version, for output. */
   readonly version: string;
+  /** Comparable version (PostgreSQL: server_version_num, e.g. 150018). */
+  readonly versionNumber: number;
 }
 
 export interface LockOptions {
@@ -101,7 +105,11 @@ export interface Dialect {
 }
 
 export interface RenderContext {
+  /** The config's app: part of the mark dbwarden leaves on its roles. */
+  readonly app: string;
   /** The target database's real name (for GRANT ... ON DATABASE). */
   readonly database: string;
+  /** ServerIdentity.versionNumber: syntax that depends on the version is chosen from it. */
+  readonly serverVersion: number;
   readonly passwords: PasswordSource;
 }

@@ -29,6 +29,7 @@ import type {
   ObjectGrant,
   ObjectRef,
   PlanOptions,
+  RoleState,
   TableInfo,
   TargetCatalog,
 } from './types.js';
@@ -97,7 +98,7 @@ function planCluster(
   const present = componentsOnCluster(desired, targets);
   const wanted = wantedRoles(present);
   const changes: Change[] = [...planRoles(host, cluster, managed, wanted, options)];
-  const dropped = new Set([...managed.keys()].filter((name) => !wanted.has(name)));
+  const dropped = droppedRoles(cluster, managed, wanted);
   changes.push(...planMemberships(host, cluster, managed, present, dropped));
   for (const target of targets) {
     const targetCatalog = catalog.targets[target.name] as TargetCatalog;
@@ -190,23 +191,49 @@ function planRoles(
       continue;
     }
     if (!current.managedMarker) changes.push({ ...base, type: 'adopt-role' });
-    if (current.canLogin !== want.canLogin || current.attributes.length > 0) {
-      const clearAttributes = [...current.attributes].sort(compareText);
-      changes.push({ ...base, type: 'alter-role', canLogin: want.canLogin, clearAttributes });
-    }
+    const alter = alterRole(current, want.canLogin);
+    if (alter) changes.push({ ...base, ...alter });
     if (want.canLogin && rotate.has(want.component)) changes.push({ ...base, type: 'set-password' });
   }
   for (const [role, name] of managed) {
-    if (wanted.has(role) || !existing.has(role)) continue;
     const current = existing.get(role);
-    changes.push({
-      target: host,
-      component: name.component,
-      role,
-      type: current?.canLogin ? 'drop-login' : 'drop-role',
-    });
+    if (wanted.has(role) || !current) continue;
+    const base = { target: host, component: name.component, role };
+    if (current.managedMarker) {
+      changes.push({ ...base, type: current.canLogin ? 'drop-login' : 'drop-role' });
+      continue;
+    }
+    // Only roles dbwarden made (or adopted) are dropped; one it never marked is only disarmed.
+    const alter = alterRole(current, false);
+    if (alter) changes.push({ ...base, ...alter });
   }
   return changes;
+}
+
+/** What makes a role's login flag and powers what dbwarden wants; undefined when they already are. */
+function alterRole(
+  current: RoleState,
+  canLogin: boolean,
+): { type: 'alter-role'; canLogin?: boolean; clearAttributes: string[] } | undefined {
+  if (current.canLogin === canLogin && current.attributes.length === 0) return undefined;
+  return {
+    type: 'alter-role',
+    ...(current.canLogin === canLogin ? {} : { canLogin }),
+    clearAttributes: [...current.attributes].sort(compareText),
+  };
+}
+
+/** Managed roles this plan drops: the marked ones no component wants any more. */
+function droppedRoles(
+  cluster: ClusterCatalog,
+  managed: ReadonlyMap<string, ManagedName>,
+  wanted: ReadonlyMap<string, ManagedName>,
+): Set<string> {
+  return new Set(
+    cluster.roles
+      .filter((r) => managed.has(r.name) && !wanted.has(r.name) && r.managedMarker)
+      .map((r) => r.name),
+  );
 }
 
 /**
@@ -225,7 +252,8 @@ function planMemberships(
   const wantedMemberships = new Map(
     present.map((c) => [membershipKey({ role: c.role, member: c.login }), c] as const),
   );
-  const existing = new Set(cluster.memberships.map(membershipKey));
+  // A membership that does not pass on privileges (PostgreSQL 16: WITH INHERIT FALSE) is granted again.
+  const existing = new Set(cluster.memberships.filter((m) => m.inherits !== false).map(membershipKey));
   for (const m of cluster.memberships) {
     const member = managed.get(m.member);
     if (!member || wantedMemberships.has(membershipKey(m)) || dropped.has(m.member) || dropped.has(m.role))

@@ -12,6 +12,7 @@ import type {
   Change,
   ClusterCatalog,
   ColumnGrant,
+  Membership,
   ObjectGrant,
   RoleState,
   TargetCatalog,
@@ -23,7 +24,7 @@ export class SimulationError extends Error {
 
 interface MutableCluster {
   roles: Map<string, RoleState>;
-  memberships: { role: string; member: string }[];
+  memberships: Membership[];
 }
 
 interface MutableTarget extends Omit<TargetCatalog, 'grants' | 'columnGrants'> {
@@ -90,7 +91,11 @@ function applyOne(
     case 'alter-role': {
       const current = needRole();
       const attributes = current.attributes.filter((a) => !change.clearAttributes.includes(a));
-      cluster.roles.set(change.role, { ...current, canLogin: change.canLogin, attributes });
+      cluster.roles.set(change.role, {
+        ...current,
+        canLogin: change.canLogin ?? current.canLogin,
+        attributes,
+      });
       return;
     }
     case 'set-password':
@@ -100,9 +105,16 @@ function applyOne(
       needRole();
       if (!cluster.roles.has(change.member))
         throw new SimulationError(`member ${change.member} does not exist`);
-      if (cluster.memberships.some((m) => m.role === change.role && m.member === change.member)) {
+      if (
+        cluster.memberships.some(
+          (m) => m.role === change.role && m.member === change.member && m.inherits !== false,
+        )
+      ) {
         throw new SimulationError(`membership ${change.role} -> ${change.member} exists`);
       }
+      cluster.memberships = cluster.memberships.filter(
+        (m) => !(m.role === change.role && m.member === change.member),
+      );
       cluster.memberships.push({ role: change.role, member: change.member });
       return;
     case 'revoke-membership': {

@@ -78,6 +78,11 @@ export interface Membership {
   readonly role: string;
   /** ... to this member. */
   readonly member: string;
+  /**
+   * false: the member does not inherit the role's privileges (PostgreSQL 16+
+   * `WITH INHERIT FALSE`); absent: it does, as on every other engine and version.
+   */
+  readonly inherits?: boolean;
 }
 
 export interface ObjectGrant {
@@ -175,9 +180,14 @@ export type Change =
   /** Fix a managed role's login flag and strip powers it must not have. */
   | (RoleChangeBase & {
       readonly type: 'alter-role';
-      readonly canLogin: boolean;
+      /** Present only when the login flag changes. */
+      readonly canLogin?: boolean;
       readonly clearAttributes: readonly string[];
     })
+  /**
+   * (PostgreSQL) `grant-membership` also repairs a membership that exists
+   * without inheritance; see Membership.inherits.
+   */
   /** New password for an existing login (`apply --rotate-passwords`). */
   | (RoleChangeBase & { readonly type: 'set-password' })
   | (RoleChangeBase & { readonly type: 'grant-membership'; readonly member: string })

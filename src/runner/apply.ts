@@ -4,7 +4,7 @@
  */
 import type { CredentialDirectory } from '../credentials/credential-file.js';
 import { DatabaseError, DbwardenError, InvalidInputError } from '../errors.js';
-import type { Dialect, PasswordSource, Statement } from '../dialects/dialect.js';
+import type { Dialect, LockOptions, PasswordSource, Statement } from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
 import { plan } from '../plan/plan.js';
 import type { Change, DesiredState } from '../plan/types.js';
@@ -19,6 +19,7 @@ import {
   settlePendingPasswords,
   writeCredentialFiles,
 } from './credentials.js';
+import { plural } from '../util/printable.js';
 import { readCatalog, refuseMissingObjects } from './snapshot.js';
 import { closeTargets, type OpenTarget, openTargets } from './targets.js';
 
@@ -70,7 +71,7 @@ export async function runPlan(
     const { changes, lacking } = await planTargets(desired, targets, store, only, options.rotatePasswords);
     return {
       app: desired.app,
-      targets: targetPlans(targets, changes, () => NO_PASSWORDS),
+      targets: targetPlans(desired.app, targets, changes, () => NO_PASSWORDS),
       lackingCredentials: lacking.map((c) => c.component),
     };
   } finally {
@@ -100,14 +101,17 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     if (lacking.length > 0) throw missingCredentialsError(lacking, store);
     const passwords = await choosePasswords(changes, store, rotating);
     await writePendingPasswords(desired, passwords, targets, store);
-    const plans = targetPlans(targets, changes, storedForms(passwords, desired));
-    await executePlans(targets, plans, options.log);
+    const plans = targetPlans(desired.app, targets, changes, storedForms(passwords, desired));
+    await executePlans(targets, plans, lock, options.log);
+    const credentialsWritten = await writeCredentialFiles(desired, passwords, store, targets, only);
+    const credentialsRemoved = await removeCredentialFiles(changes, desired, store);
+    if (changes.length > 0) await checkConverged(desired, targets, store, only);
     return {
       app: desired.app,
       targets: plans,
       lackingCredentials: [],
-      credentialsWritten: await writeCredentialFiles(desired, passwords, store, targets, only),
-      credentialsRemoved: await removeCredentialFiles(changes, desired, store),
+      credentialsWritten,
+      credentialsRemoved,
     };
   } catch (err) {
     await Promise.all(targets.map((t) => t.session.rollback()));
@@ -133,6 +137,30 @@ async function planTargets(
     (c) => !only || only.has(c.component),
   );
   return { changes, rotating, lacking };
+}
+
+/**
+ * Reads every target again after apply: anything still planned is a change the
+ * server accepted without carrying out (a revoke of a grant another role
+ * made, say). Say so, rather than report success and plan it again forever.
+ */
+async function checkConverged(
+  desired: DesiredState,
+  targets: readonly OpenTarget[],
+  store: CredentialDirectory,
+  only: ReadonlySet<string> | undefined,
+): Promise<void> {
+  const { changes } = await planTargets(desired, targets, store, only, false);
+  if (changes.length === 0) return;
+  const intents = targetPlans(desired.app, targets, changes, () => NO_PASSWORDS).flatMap((t) =>
+    t.changes.map((c) => `  target ${t.target}: ${c.statements[0]?.intent ?? c.change.type}`),
+  );
+  throw new DatabaseError(
+    `apply committed its statements, but ${plural(changes.length, 'change')} did not take effect:\n${intents.join('\n')}`,
+    {
+      hint: 'a privilege granted by a role other than the object owner can only be revoked by that role; revoke it as that role, then run apply again (docs/postgres.md)',
+    },
+  );
 }
 
 function componentFilter(
@@ -169,12 +197,18 @@ function selectChanges(changes: Change[], only: ReadonlySet<string> | undefined)
 }
 
 function targetPlans(
+  app: string,
   targets: readonly OpenTarget[],
   changes: readonly Change[],
   passwordsFor: (dialect: Dialect) => PasswordSource,
 ): TargetPlan[] {
   return targets.map((t) => {
-    const context = { database: t.identity.database, passwords: passwordsFor(t.dialect) };
+    const context = {
+      app,
+      database: t.identity.database,
+      serverVersion: t.identity.versionNumber,
+      passwords: passwordsFor(t.dialect),
+    };
     return {
       target: t.target.name,
       engine: t.dialect.engine,
@@ -222,30 +256,60 @@ async function writePendingPasswords(
 }
 
 /** Each target's statements, then its commit; a failure rolls back that target and every later one. */
+/** Dropping a role needs every grant it holds, on every target of its server, revoked first. */
+function isDrop(change: Change): boolean {
+  return change.type === 'drop-login' || change.type === 'drop-role';
+}
+
+/**
+ * Each target's statements, then its commit, in name order; a failure rolls
+ * back that target and every later one. Drops run last, in a second
+ * transaction on their target, once every target has revoked what the
+ * dropped roles held.
+ */
 async function executePlans(
   targets: readonly OpenTarget[],
   plans: readonly TargetPlan[],
+  lock: LockOptions,
   log: (m: string) => void,
 ): Promise<void> {
   const committed: string[] = [];
+  const statementsOf = (i: number, drops: boolean) =>
+    plans[i]?.changes.filter((c) => isDrop(c.change) === drops).flatMap((c) => c.statements) ?? [];
   for (const [i, t] of targets.entries()) {
-    const statements = plans[i]?.changes.flatMap((c) => c.statements) ?? [];
-    try {
-      for (const statement of statements) await t.session.run(statement);
-      await t.session.commit();
-    } catch (err) {
-      throw applyFailed(err, t.target.name, committed);
-    }
-    committed.push(t.target.name);
+    const statements = statementsOf(i, false);
+    await runCommitted(t, statements, committed);
     log(
-      `target ${t.target.name}: ${statements.length === 0 ? 'no changes' : `${statements.length} statements committed`}`,
+      `target ${t.target.name}: ${statements.length === 0 ? 'no changes' : `${plural(statements.length, 'statement')} committed`}`,
     );
   }
+  for (const [i, t] of targets.entries()) {
+    const drops = statementsOf(i, true);
+    if (drops.length === 0) continue;
+    await t.session.beginLocked(lock);
+    await runCommitted(t, drops, committed);
+    log(`target ${t.target.name}: ${plural(drops.length, 'role')} dropped`);
+  }
+}
+
+async function runCommitted(
+  t: OpenTarget,
+  statements: readonly Statement[],
+  committed: string[],
+): Promise<void> {
+  try {
+    for (const statement of statements) await t.session.run(statement);
+    await t.session.commit();
+  } catch (err) {
+    throw applyFailed(err, t.target.name, committed);
+  }
+  if (!committed.includes(t.target.name)) committed.push(t.target.name);
 }
 
 function applyFailed(err: unknown, target: string, committed: readonly string[]): DbwardenError {
   const done = committed.length ? `targets ${committed.join(', ')} were committed; ` : '';
-  const hint = `${done}target ${target} and the ones after it were rolled back. Fix the cause and run apply again: it continues from where this run stopped`;
+  const rerun = `${done}target ${target} and the ones after it were rolled back. Fix the cause and run apply again: it continues from where this run stopped`;
+  const hint = err instanceof DbwardenError && err.hint ? `${err.hint}\n  ${rerun}` : rerun;
   if (err instanceof DatabaseError)
     return new DatabaseError(err.message, { hint, ...(err.code ? { code: err.code } : {}) });
   if (err instanceof DbwardenError) return err;

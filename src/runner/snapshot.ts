@@ -18,7 +18,7 @@ export function introspectRequest(desired: DesiredState, target: OpenTarget): In
         db.tables.map((t) => ({ schema: db.schema ?? target.identity.defaultSchema, table: t.table })),
       ),
   );
-  return { rolePrefix: `${desired.app}_`, tables };
+  return { app: desired.app, rolePrefix: `${desired.app}_`, tables };
 }
 
 /** Roles come from each cluster's first target (by name); every target reports its own grants. */

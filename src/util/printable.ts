@@ -18,3 +18,8 @@ export function printable(text: string): string {
 export function displayName(name: string): string {
   return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : printable(`"${name.replaceAll('"', '""')}"`);
 }
+
+/** `1 table`, `2 tables`. */
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}

@@ -7,6 +7,8 @@ import { connectPostgres, databaseError, openClient } from './session.js';
 
 /** 28P01: wrong password; 28000: no such role, or pg_hba.conf refuses it. */
 const AUTHENTICATION_FAILURES = new Set(['28P01', '28000']);
+/** 42501 at connect: the password was accepted, but the login may not CONNECT (yet). */
+const AUTHENTICATED_WITHOUT_CONNECT = '42501';
 
 export const postgresDialect: Dialect = {
   engine: 'postgres',
@@ -28,9 +30,9 @@ export const postgresDialect: Dialect = {
       await client.end().catch(() => undefined);
       return true;
     } catch (err) {
-      if (err instanceof DatabaseError && err.code !== undefined && AUTHENTICATION_FAILURES.has(err.code)) {
-        return false;
-      }
+      if (!(err instanceof DatabaseError) || err.code === undefined) throw err;
+      if (err.code === AUTHENTICATED_WITHOUT_CONNECT) return true;
+      if (AUTHENTICATION_FAILURES.has(err.code)) return false;
       throw err;
     }
   },

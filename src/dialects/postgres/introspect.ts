@@ -1,7 +1,7 @@
 /**
- * PostgreSQL catalog -> planner snapshot, in four queries per target whatever
- * the number of tables: roles, memberships, the named tables, and every grant
- * held by a candidate role (aclexplode over the ACL columns).
+ * PostgreSQL catalog -> planner snapshot, in five queries per target whatever
+ * the number of tables: roles, memberships, the named tables, and the object
+ * and column grants held by candidate roles (aclexplode over the ACL columns).
  */
 import type pg from 'pg';
 import type {
@@ -33,8 +33,10 @@ select r.rolname as name, r.rolcanlogin as can_login, r.rolsuper as superuser, r
 from pg_catalog.pg_roles r
 where starts_with(r.rolname, $1)`;
 
+/** inherit_option exists from PostgreSQL 16; read through jsonb so one query serves every version. */
 const MEMBERSHIPS_SQL = `
-select g.rolname as role, m.rolname as member
+select g.rolname as role, m.rolname as member,
+       coalesce((to_jsonb(am) ->> 'inherit_option')::boolean, true) as inherits
 from pg_catalog.pg_auth_members am
 join pg_catalog.pg_roles g on g.oid = am.roleid
 join pg_catalog.pg_roles m on m.oid = am.member
@@ -110,7 +112,7 @@ export async function introspectTarget(
 ): Promise<TargetSnapshot> {
   const prefix = [request.rolePrefix];
   const roles = await client.query<RoleRow>(ROLES_SQL, prefix);
-  const memberships = await client.query<Membership>(MEMBERSHIPS_SQL, prefix);
+  const memberships = await client.query<Membership & { inherits: boolean }>(MEMBERSHIPS_SQL, prefix);
   const tables = await client.query<{
     schema: string;
     table: string;
@@ -127,8 +129,10 @@ export async function introspectTarget(
   const columnGrants = await client.query<ColumnGrant>(COLUMN_GRANTS_SQL, prefix);
   return {
     cluster: {
-      roles: roles.rows.map(toRoleState),
-      memberships: memberships.rows.map(({ role, member }) => ({ role, member })),
+      roles: roles.rows.map((row) => toRoleState(row, request.app)),
+      memberships: memberships.rows.map(({ role, member, inherits }) =>
+        inherits ? { role, member } : { role, member, inherits },
+      ),
     },
     target: {
       cluster,
@@ -156,14 +160,14 @@ export async function introspectTarget(
   };
 }
 
-function toRoleState(row: RoleRow): RoleState {
+function toRoleState(row: RoleRow, app: string): RoleState {
   const attributes: string[] = POWER_ATTRIBUTES.filter((a) => row[a]);
   // Only logins need INHERIT (to use their grant role without SET ROLE).
   if (row.can_login && row.noinherit) attributes.push('noinherit');
   return {
     name: row.name,
     canLogin: row.can_login,
-    managedMarker: isManagedMarker(row.comment),
+    managedMarker: isManagedMarker(row.comment, app),
     attributes,
   };
 }

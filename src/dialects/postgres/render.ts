@@ -8,11 +8,17 @@ import { displayName } from '../../util/printable.js';
 import type { RenderContext, Statement } from '../dialect.js';
 import { privilegeKeyword, qualified, quoteIdent, quoteLiteral } from './sql.js';
 
-/** COMMENT ON ROLE text that marks a role as dbwarden's: only marked roles are ever dropped. */
-export const MANAGED_MARKER = 'dbwarden: managed role; manual changes are reverted by dbwarden apply';
+/**
+ * COMMENT ON ROLE text that marks a role as dbwarden's, for one app: only
+ * marked roles are ever dropped, and apps sharing a server (nova, nova_cell)
+ * never take each other's roles for their own.
+ */
+export function managedMarker(app: string): string {
+  return `dbwarden: managed role of app ${app}; manual changes are reverted by dbwarden apply`;
+}
 
-export function isManagedMarker(comment: string | null): boolean {
-  return comment?.startsWith('dbwarden: managed') ?? false;
+export function isManagedMarker(comment: string | null, app: string): boolean {
+  return comment?.startsWith(`dbwarden: managed role of app ${app};`) ?? false;
 }
 
 /** Shown instead of a password verifier in plans and logs. */
@@ -38,7 +44,7 @@ export function renderChange(change: Change, context: RenderContext): Statement[
     case 'create-role':
       return [
         plain(`create role ${displayName(change.role)}`, `CREATE ROLE ${role} NOLOGIN ${NO_POWERS}`),
-        markRole(change.role),
+        markRole(change.role, context),
       ];
     case 'create-login':
       return [
@@ -48,14 +54,15 @@ export function renderChange(change: Change, context: RenderContext): Statement[
           change.role,
           context,
         ),
-        markRole(change.role),
+        markRole(change.role, context),
       ];
     case 'adopt-role':
-      return [markRole(change.role)];
+      return [markRole(change.role, context)];
     case 'alter-role': {
-      const clauses = [change.canLogin ? 'LOGIN' : 'NOLOGIN', ...change.clearAttributes.map(clearClause)];
+      const login = change.canLogin === undefined ? [] : [change.canLogin ? 'LOGIN' : 'NOLOGIN'];
+      const clauses = [...login, ...change.clearAttributes.map(clearClause)];
       const what = [
-        change.canLogin ? 'allow login' : 'forbid login',
+        ...(change.canLogin === undefined ? [] : [change.canLogin ? 'allow login' : 'forbid login']),
         ...change.clearAttributes.map((a) => `remove ${a}`),
       ];
       return [
@@ -78,7 +85,9 @@ export function renderChange(change: Change, context: RenderContext): Statement[
       return [
         plain(
           `grant role ${displayName(change.role)} to ${displayName(change.member)}`,
-          `GRANT ${role} TO ${quoteIdent(change.member)}`,
+          // From PostgreSQL 16 a membership has its own INHERIT option: ask for it, so an
+          // existing grant made WITH INHERIT FALSE is repaired too.
+          `GRANT ${role} TO ${quoteIdent(change.member)}${context.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}`,
         ),
       ];
     case 'revoke-membership':
@@ -137,10 +146,10 @@ function withPassword(intent: string, sqlPrefix: string, login: string, context:
   };
 }
 
-function markRole(role: string): Statement {
+function markRole(role: string, context: RenderContext): Statement {
   return plain(
     `mark ${displayName(role)} as managed by dbwarden`,
-    `COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(MANAGED_MARKER)}`,
+    `COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(managedMarker(context.app))}`,
   );
 }
 

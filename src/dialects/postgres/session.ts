@@ -51,6 +51,9 @@ export async function openClient(url: string, target: string): Promise<pg.Client
 }
 
 class PostgresSession implements AdminSession {
+  /** Whether a transaction is open: rollback() then has something to do. */
+  private inTransaction = false;
+
   constructor(
     private readonly client: pg.Client,
     private readonly url: string,
@@ -63,12 +66,14 @@ class PostgresSession implements AdminSession {
       version: string;
       system_id: string | null;
       conforming: string;
+      version_num: string;
     }>(
       'read the server identity',
       `select current_database() as database, current_setting('server_version') as version,
               case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
                    then (select system_identifier::text from pg_catalog.pg_control_system()) end as system_id,
-              current_setting('standard_conforming_strings') as conforming`,
+              current_setting('standard_conforming_strings') as conforming,
+              current_setting('server_version_num') as version_num`,
     );
     const row = rows[0];
     if (!row) throw new DatabaseError(`target ${this.target}: the server returned no identity`);
@@ -82,27 +87,36 @@ class PostgresSession implements AdminSession {
       database: row.database,
       defaultSchema: 'public',
       version: `PostgreSQL ${row.version}`,
+      versionNumber: Number(row.version_num),
     };
   }
 
   async introspect(request: IntrospectRequest): Promise<TargetSnapshot> {
     const { cluster } = await this.identify();
+    // Outside apply's transaction (plan, verify), one read-only snapshot keeps the queries consistent.
+    const ownSnapshot = !this.inTransaction;
+    if (ownSnapshot)
+      await this.query('begin a read-only transaction', 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
       return await introspectTarget(this.client, cluster, request);
     } catch (err) {
       throw databaseError(err, `target ${this.target}: could not read the catalog`);
+    } finally {
+      if (ownSnapshot) await this.client.query('COMMIT').catch(() => undefined);
     }
   }
 
   async lockRun(lock: LockOptions): Promise<void> {
     // A transaction of its own only to scope the timeouts; the session lock outlives it.
     await this.query('begin a transaction', 'BEGIN');
+    this.inTransaction = true;
     await this.waitForLock('select pg_advisory_lock($1, $2)', RUN_LOCK_KEYS, lock);
     await this.commit();
   }
 
   async beginLocked(lock: LockOptions): Promise<void> {
     await this.query('begin a transaction', 'BEGIN');
+    this.inTransaction = true;
     await this.waitForLock('select pg_advisory_xact_lock($1, $2)', LOCK_KEYS, lock);
     await this.setLocal('lock_timeout', LOCK_TIMEOUT_AFTER_LOCK);
     await this.setLocal('statement_timeout', STATEMENT_TIMEOUT);
@@ -129,15 +143,41 @@ class PostgresSession implements AdminSession {
     }
   }
 
+  /**
+   * A GRANT or REVOKE the server could not carry out in full succeeds with a
+   * WARNING (SQLSTATE 01007/01006, e.g. the admin lacks the grant option): that
+   * is a failure here, so the target rolls back instead of reporting work not done.
+   */
   async run(statement: Statement): Promise<void> {
-    await this.query(statement.intent, statement.sql);
+    const warnings: string[] = [];
+    const onNotice = (notice: { severity?: string; message?: string; code?: string }) => {
+      if (notice.severity === 'WARNING')
+        warnings.push(`${notice.message ?? 'warning'} (SQLSTATE ${notice.code ?? '?'})`);
+    };
+    this.client.on('notice', onNotice);
+    try {
+      await this.query(statement.intent, statement.sql);
+    } finally {
+      this.client.off('notice', onNotice);
+    }
+    if (warnings.length > 0) {
+      throw new DatabaseError(
+        `target ${this.target}: could not ${statement.intent}: ${warnings.join('; ')}`,
+        {
+          hint: 'the admin user needs the privilege WITH GRANT OPTION, or to own the object, or to be superuser',
+        },
+      );
+    }
   }
 
   async commit(): Promise<void> {
     await this.query('commit', 'COMMIT');
+    this.inTransaction = false;
   }
 
   async rollback(): Promise<void> {
+    if (!this.inTransaction) return;
+    this.inTransaction = false;
     await this.client.query('ROLLBACK').catch(() => undefined);
   }
 

@@ -160,7 +160,7 @@ describe('apply and verify on PostgreSQL', () => {
       ['scheduler_role', false, false],
     ]);
     expect(new Set(rows.map((r) => r.comment))).toEqual(
-      new Set(['dbwarden: managed role; manual changes are reverted by dbwarden apply']),
+      new Set([`dbwarden: managed role of app ${s.app}; manual changes are reverted by dbwarden apply`]),
     );
   });
 });

@@ -72,7 +72,7 @@ describe('a refused statement on PostgreSQL', () => {
     const applied = await s.cli('apply');
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain(`~ mark ${s.app}_web_role as managed by dbwarden`);
-    expect(applied.stdout).toContain(`~ alter role ${s.app}_web_role: forbid login, remove createdb`);
+    expect(applied.stdout).toContain(`~ alter role ${s.app}_web_role: remove createdb`);
     expect(applied.stdout).toContain(`- revoke truncate on table public.services from ${s.app}_web_role`);
     expect(applied.stdout).not.toContain(legacy);
     const legacyGrants = await s.admin((c) =>

@@ -27,6 +27,13 @@ describe('two targets on one server, with a non-superuser admin', () => {
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
 
   const cli = (...args: string[]) => runCli(dir, env, args);
+  const writePolicy = (component: string, databases: Record<string, Record<string, unknown>>) => {
+    const doc = {
+      component,
+      databases: Object.fromEntries(Object.entries(databases).map(([kind, tables]) => [kind, { tables }])),
+    };
+    fs.writeFileSync(path.join(dir, 'policies', `${component}.yaml`), stringify(doc));
+  };
   const adminUrlOf = (db: TestDatabase) => {
     const url = new URL(db.url);
     url.username = admin;
@@ -69,7 +76,7 @@ describe('two targets on one server, with a non-superuser admin', () => {
         credentials: { dir: './credentials' },
       }),
     );
-    const policies = {
+    const policies: Record<string, Record<string, Record<string, unknown>>> = {
       api: {
         api: { instance_mappings: ['select', 'insert'], flavors: ['select'] },
         main: { instances: ['select'] },
@@ -80,13 +87,7 @@ describe('two targets on one server, with a non-superuser admin', () => {
         main: { instances: ['select', 'insert', 'update'] },
       },
     };
-    for (const [component, databases] of Object.entries(policies)) {
-      const doc = {
-        component,
-        databases: Object.fromEntries(Object.entries(databases).map(([kind, tables]) => [kind, { tables }])),
-      };
-      fs.writeFileSync(path.join(dir, 'policies', `${component}.yaml`), stringify(doc));
-    }
+    for (const [component, databases] of Object.entries(policies)) writePolicy(component, databases);
   });
   afterAll(async () => {
     for (const db of dbs) await db.drop();
@@ -137,5 +138,62 @@ describe('two targets on one server, with a non-superuser admin', () => {
       targets: Record<string, { url: string }>;
     };
     expect(Object.keys(scheduler.targets)).toEqual(['nova_cell1']);
+  });
+
+  it('refuses a grant the admin cannot give (no grant option), rolling that target back', async () => {
+    const [apiDb] = dbs as [TestDatabase];
+    // A table the admin may read but not pass on.
+    await withClient(apiDb.url, (c) =>
+      c.query(`create table quotas (id int); grant select on quotas to "${admin}";`),
+    );
+    writePolicy('scheduler', {
+      main: { compute_nodes: ['select'], instances: { select: ['uuid', 'host'] } },
+      api: { quotas: ['select'] },
+    });
+    const failed = await cli('apply');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(
+      `target nova_api: could not grant select on table public.quotas to ${app}_scheduler_role: no privileges were granted for "quotas" (SQLSTATE 01007)`,
+    );
+    expect(failed.stderr).toContain('WITH GRANT OPTION');
+    expect((await cli('plan', '--exit-code')).code).toBe(3);
+    await withClient(apiDb.url, (c) => c.query(`grant select on quotas to "${admin}" with grant option`));
+    expect((await cli('apply')).code).toBe(0);
+    expect((await cli('verify')).code).toBe(0);
+  });
+
+  it('says so when a revoke does not take effect: a grant made by another role than the owner', async () => {
+    const [apiDb] = dbs as [TestDatabase];
+    const other = `${app}x_grantor`;
+    await withClient(apiDb.url, (c) =>
+      c.query(`create role "${other}"; grant select on flavors to "${other}" with grant option;
+               set role "${other}"; grant select on flavors to "${app}_scheduler_role"; reset role;`),
+    );
+    const applied = await cli('apply');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain('apply committed its statements, but 1 change did not take effect');
+    expect(applied.stderr).toContain(
+      `target nova_api: revoke select on table public.flavors from ${app}_scheduler_role`,
+    );
+    await withClient(apiDb.url, (c) =>
+      c.query(
+        `set role "${other}"; revoke select on flavors from "${app}_scheduler_role"; reset role;
+         drop owned by "${other}"; drop role "${other}";`,
+      ),
+    );
+    expect((await cli('plan', '--exit-code')).code).toBe(0);
+  });
+
+  it('drops a removed component whose role held grants on both targets', async () => {
+    fs.rmSync(path.join(dir, 'policies', 'conductor.yaml'));
+    const applied = await cli('apply');
+    expect(applied.stderr).not.toMatch(/error/i);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(`- drop role ${app}_conductor_role`);
+    const left = await withClient(serverUrl, (c) =>
+      c.query('select rolname from pg_roles where rolname like $1', [`${app}_conductor%`]),
+    );
+    expect(left.rowCount).toBe(0);
+    expect((await cli('verify')).code).toBe(0);
   });
 });

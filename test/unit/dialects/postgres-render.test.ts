@@ -7,12 +7,14 @@ import type { Change } from '../../../src/plan/types.js';
 
 const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy';
 const context: RenderContext = {
+  app: 'nova',
   database: 'nova_api',
+  serverVersion: 150018,
   passwords: { storedForm: (login) => (login === 'nova_api' ? VERIFIER : undefined) },
 };
 const base = { target: 'nova_api', component: 'api' };
 const sql = (change: Change) => renderChange(change, context).map((s) => s.sql);
-const MARK = `COMMENT ON ROLE "nova_api_role" IS 'dbwarden: managed role; manual changes are reverted by dbwarden apply'`;
+const MARK = `COMMENT ON ROLE "nova_api_role" IS 'dbwarden: managed role of app nova; manual changes are reverted by dbwarden apply'`;
 
 describe('PostgreSQL rendering', () => {
   it('creates a grant role without powers, and marks it', () => {
@@ -47,11 +49,28 @@ describe('PostgreSQL rendering', () => {
         clearAttributes: ['createrole', 'noinherit', 'superuser'],
       }),
     ).toEqual(['ALTER ROLE "nova_api" LOGIN NOCREATEROLE INHERIT NOSUPERUSER']);
+    const [strip] = renderChange(
+      { ...base, type: 'alter-role', role: 'nova_api_role', clearAttributes: ['createdb'] },
+      context,
+    );
+    expect(strip).toMatchObject({
+      sql: 'ALTER ROLE "nova_api_role" NOCREATEDB',
+      intent: 'alter role nova_api_role: remove createdb',
+    });
   });
 
   it('grants and revokes memberships, objects and columns', () => {
     expect(sql({ ...base, type: 'grant-membership', role: 'nova_api_role', member: 'nova_api' })).toEqual([
       'GRANT "nova_api_role" TO "nova_api"',
+    ]);
+    const membership = {
+      ...base,
+      type: 'grant-membership',
+      role: 'nova_api_role',
+      member: 'nova_api',
+    } as const;
+    expect(renderChange(membership, { ...context, serverVersion: 160000 }).map((x) => x.sql)).toEqual([
+      'GRANT "nova_api_role" TO "nova_api" WITH INHERIT TRUE',
     ]);
     expect(sql({ ...base, type: 'revoke-membership', role: 'admins', member: 'nova_api' })).toEqual([
       'REVOKE "admins" FROM "nova_api"',

@@ -257,7 +257,6 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler',
-        canLogin: true,
         clearAttributes: ['createrole', 'superuser'],
       },
       {
@@ -283,25 +282,74 @@ describe('plan against an existing catalog', () => {
     ]);
   });
 
-  it('gives a component with no databases no login, and drops an existing managed one', () => {
+  it('gives a component with no databases no login: drops a marked one, disarms an unmarked one', () => {
     const compute = component('compute', []);
     expect(plan(desired([compute]), catalog())).toEqual([]);
 
     const object = { kind: 'table' as const, schema: 'public', table: 'instances' };
-    const snapshot = catalog(
-      { db1: targetCatalog({ grants: [{ grantee: 'nova_compute', object, privilege: 'select' }] }) },
-      { c1: { roles: [role('nova_compute', true, { marker: false })], memberships: [] } },
-    );
-    expect(plan(desired([compute]), snapshot)).toEqual<Change[]>([
+    const withLogin = (marker: boolean) =>
+      catalog(
+        { db1: targetCatalog({ grants: [{ grantee: 'nova_compute', object, privilege: 'select' }] }) },
+        {
+          c1: {
+            roles: [role('nova_compute', true, { marker, attributes: ['createdb'] }), role('admins', false)],
+            memberships: [{ role: 'admins', member: 'nova_compute' }],
+          },
+        },
+      );
+    const revoke: Change = {
+      type: 'revoke',
+      target: 'db1',
+      component: 'compute',
+      role: 'nova_compute',
+      object,
+      privileges: ['select'],
+    };
+    expect(plan(desired([compute]), withLogin(true))).toEqual<Change[]>([
+      revoke,
+      { type: 'drop-login', target: 'db1', component: 'compute', role: 'nova_compute' },
+    ]);
+    // Only roles dbwarden made or adopted are dropped; this one loses its login, powers and grants.
+    expect(plan(desired([compute]), withLogin(false))).toEqual<Change[]>([
       {
-        type: 'revoke',
+        type: 'alter-role',
         target: 'db1',
         component: 'compute',
         role: 'nova_compute',
-        object,
-        privileges: ['select'],
+        canLogin: false,
+        clearAttributes: ['createdb'],
       },
-      { type: 'drop-login', target: 'db1', component: 'compute', role: 'nova_compute' },
+      revoke,
+      {
+        type: 'revoke-membership',
+        target: 'db1',
+        component: 'compute',
+        role: 'admins',
+        member: 'nova_compute',
+      },
+    ]);
+  });
+
+  it('grants a membership again when it exists without inheritance (PostgreSQL 16)', () => {
+    const snapshot = catalog(
+      { db1: targetCatalog() },
+      {
+        c1: {
+          roles: [role('nova_scheduler_role'), role('nova_scheduler', true)],
+          memberships: [{ role: 'nova_scheduler_role', member: 'nova_scheduler', inherits: false }],
+        },
+      },
+    );
+    expect(plan(desired([scheduler]), snapshot).filter((c) => c.type.endsWith('membership'))).toEqual<
+      Change[]
+    >([
+      {
+        type: 'grant-membership',
+        target: 'db1',
+        component: 'scheduler',
+        role: 'nova_scheduler_role',
+        member: 'nova_scheduler',
+      },
     ]);
   });
 
