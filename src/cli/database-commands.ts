@@ -144,7 +144,11 @@ function statementCount(result: PlanResult): number {
 
 function summaryLine(result: PlanResult): string {
   const all = result.targets.flatMap((t) => t.changes.map((c) => sign(c.change)));
-  if (all.length === 0) return 'no changes; every target matches the policies';
+  if (all.length === 0) {
+    return result.components
+      ? `no changes for ${result.components.length === 1 ? 'component' : 'components'} ${result.components.join(', ')} (other components and hardenPublic were not planned)`
+      : 'no changes; every target matches the policies';
+  }
   const count = (s: string) => all.filter((x) => x === s).length;
   const touched = result.targets.filter((t) => t.changes.length > 0).length;
   return `${count('+')} to add, ${count('~')} to change, ${count('-')} to remove, on ${touched} of ${plural(result.targets.length, 'target')}`;
@@ -158,7 +162,7 @@ function applySummary(result: ApplyResult, io: CliIo): string {
   const credentials = files.length ? `Credentials:\n${files.join('\n')}\n` : '';
   const applied =
     changeCount(result) === 0
-      ? 'nothing to do; every target already matches the policies'
+      ? `nothing to do: ${summaryLine(result)}`
       : `applied ${summaryLine(result)} (${plural(statementCount(result), 'statement')})`;
   return `${credentials}Apply: ${applied}.`;
 }
@@ -254,7 +258,8 @@ function verifyText(result: VerifyResult): string {
     '',
     result.ok
       ? `Verify: ok, ${plural(result.components.length, 'component')} checked.`
-      : `Verify: ${failed} of ${plural(result.components.length, 'component')} differ from their policies (run "dbwarden plan" to see the fix).`,
+      : `Verify: ${failed} of ${plural(result.components.length, 'component')} ${failed === 1 ? 'differs' : 'differ'} from ${failed === 1 ? 'its policy' : 'their policies'}.\n` +
+          '  "dbwarden plan" shows what apply would fix; privileges that reach a login through PUBLIC or through roles dbwarden does not manage must be revoked by hand.',
   );
   return `${lines.join('\n')}\n`;
 }

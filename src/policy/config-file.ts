@@ -61,6 +61,13 @@ export function parseConfig(
       'set credentials.dir or credentials.kubernetes',
     );
   }
+  if (input.credentials?.kubernetes !== undefined && input.credentials.dir === undefined) {
+    diags.warning(
+      positionOf(source, ['credentials', 'kubernetes'], 'key'),
+      'credentials.kubernetes is not supported by this version yet: passwords will be written to ./credentials',
+      'set credentials.dir to choose where the credential files go',
+    );
+  }
   if (diags.errors.length > before) return undefined;
   const config = {
     file,

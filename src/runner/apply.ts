@@ -46,6 +46,8 @@ export interface TargetPlan {
 
 export interface PlanResult {
   readonly app: string;
+  /** --component: the plan covers only these; undefined: every component and PUBLIC. */
+  readonly components: readonly string[] | undefined;
   readonly targets: readonly TargetPlan[];
   /** Components whose existing login has no credential file (apply would refuse them). */
   readonly lackingCredentials: readonly string[];
@@ -71,6 +73,7 @@ export async function runPlan(
     const { changes, lacking } = await planTargets(desired, targets, store, only, options.rotatePasswords);
     return {
       app: desired.app,
+      components: options.components,
       targets: targetPlans(desired.app, targets, changes, () => NO_PASSWORDS),
       lackingCredentials: lacking.map((c) => c.component),
     };
@@ -108,6 +111,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     if (changes.length > 0) await checkConverged(desired, targets, store, only);
     return {
       app: desired.app,
+      components: options.components,
       targets: plans,
       lackingCredentials: [],
       credentialsWritten,

@@ -180,6 +180,31 @@ describe('a valid config', () => {
     ]);
     expect(parsed?.config.credentials.dir).toBe('/srv/shop/deploy/credentials');
   });
+
+  it('warns that the Kubernetes sink is not supported yet, naming where passwords go instead', () => {
+    const { errors, warnings } = parse(
+      yaml(
+        'app: shop',
+        'policies: p',
+        'targets:',
+        ...target('orders', 'main', 'postgres://db/orders'),
+        'credentials:',
+        '  kubernetes: { namespace: shop }',
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([
+      {
+        severity: 'warning',
+        file: CONFIG,
+        line: 8,
+        col: 3,
+        message:
+          'credentials.kubernetes is not supported by this version yet: passwords will be written to ./credentials',
+        hint: 'set credentials.dir to choose where the credential files go',
+      },
+    ]);
+  });
 });
 
 describe('unknown keys', () => {
