@@ -6,11 +6,11 @@
 import { ALL_ENGINES, IDENTIFIER_RULES } from '../dialects/engines.js';
 import { compareText } from '../util/compare.js';
 import type { ParsedConfig } from './config-file.js';
-import type { DiagnosticList } from './diagnostics.js';
+import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import type { Deployment, EngineName } from './model.js';
 import { grantRoleName, loginName } from './names.js';
 import type { ParsedPolicy } from './policy-file.js';
-import { indexOfScalar, type PathSegment, positionOf, type YamlSource } from './yaml-source.js';
+import { indexOfScalar, type PathSegment, positionOf } from './yaml-source.js';
 
 /** Which engines may hold the names used under a database kind. */
 export type EnginesForKind = (kind: string) => readonly EngineName[];
@@ -42,7 +42,9 @@ export function checkDeployment(
       [secret.primaryKey, ['secrets', i, 'primaryKey']],
       ...secret.columns.map((c, j): [string, PathSegment[]] => [c, ['secrets', i, 'columns', j]]),
     ];
-    for (const [name, at] of names) checkObjectName(name, enginesForKind(secret.kind), source, at, diags);
+    for (const [name, at] of names) {
+      checkObjectName(name, enginesForKind(secret.kind), () => positionOf(source, at), diags);
+    }
   });
   if (diags.errors.length > before) return undefined;
   const sorted = [...policies].map((p) => p.policy).sort((a, b) => compareText(a.component, b.component));
@@ -136,16 +138,20 @@ export function checkPolicyNamesFitEngines(
   for (const db of parsed.policy.databases) {
     const engines = enginesForKind(db.kind);
     const kindPath = ['databases', db.kind];
+    const { source } = parsed;
     if (db.schema !== undefined)
-      checkObjectName(db.schema, engines, parsed.source, [...kindPath, 'schema'], diags);
+      checkObjectName(db.schema, engines, () => positionOf(source, [...kindPath, 'schema']), diags);
     for (const access of db.tables) {
       const tablePath = [...kindPath, 'tables', access.table];
-      checkObjectName(access.table, engines, parsed.source, tablePath, diags, 'key');
+      checkObjectName(access.table, engines, () => positionOf(source, tablePath, 'key'), diags);
       for (const grant of access.grants) {
         if (grant.columns === 'all') continue;
         for (const column of grant.columns) {
-          const index = indexOfScalar(parsed.source, [...tablePath, grant.verb], column);
-          checkObjectName(column, engines, parsed.source, [...tablePath, grant.verb, index], diags);
+          const columnAt = () => {
+            const index = indexOfScalar(source, [...tablePath, grant.verb], column);
+            return positionOf(source, [...tablePath, grant.verb, index]);
+          };
+          checkObjectName(column, engines, columnAt, diags);
         }
       }
     }
@@ -174,16 +180,15 @@ function checkRoleNamesFitEngines(
   }
 }
 
+/** `at` is asked only for a name with a problem: finding a place walks the YAML. */
 function checkObjectName(
   name: string,
   engines: readonly EngineName[],
-  source: YamlSource,
-  at: readonly PathSegment[],
+  at: () => SourcePosition,
   diags: DiagnosticList,
-  which: 'key' | 'value' = 'value',
 ): void {
   for (const engine of engines) {
     const problem = IDENTIFIER_RULES[engine].objectNameProblem(name);
-    if (problem) diags.error(positionOf(source, at, which), `name ${JSON.stringify(name)} ${problem}`);
+    if (problem) diags.error(at(), `name ${JSON.stringify(name)} ${problem}`);
   }
 }

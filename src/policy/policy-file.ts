@@ -112,11 +112,12 @@ function checkName(
   diags: DiagnosticList,
   at: 'key' | 'value' = 'value',
 ): void {
+  const problem = name === '' ? 'is empty' : invisibleCharacterProblem(name);
+  if (!problem) return;
+  // Found only for a name with a problem: finding a place walks the YAML, and policies hold thousands of names.
   const position = positionOf(source, path, at);
   // An empty name is also a schema error at the same place: report it once.
-  if (diags.hasErrorAt(position)) return;
-  const problem = name === '' ? 'is empty' : invisibleCharacterProblem(name);
-  if (problem) diags.error(position, `${what} ${JSON.stringify(name)} ${problem}`);
+  if (!diags.hasErrorAt(position)) diags.error(position, `${what} ${JSON.stringify(name)} ${problem}`);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
