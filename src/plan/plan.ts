@@ -68,9 +68,14 @@ export function plan(desired: DesiredState, catalog: Catalog, options: PlanOptio
   for (const [cluster, targets] of targetsByCluster(desired, catalog)) {
     const clusterCatalog = catalog.clusters[cluster];
     if (!clusterCatalog) throw new PlanInputError(`catalog has no cluster "${cluster}"`);
-    changes.push(...planCluster(desired, clusterCatalog, targets, catalog, options));
+    append(changes, planCluster(desired, clusterCatalog, targets, catalog, options));
   }
   return changes.sort(compareChanges);
+}
+
+/** push(...items) passes every item as an argument: plans of 100,000+ changes overflow the stack. */
+function append<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
 }
 
 /** Targets grouped by the server that holds their roles; clusters and targets in name order. */
@@ -97,15 +102,15 @@ function planCluster(
   const managed = managedNames(desired, cluster);
   const present = componentsOnCluster(desired, targets);
   const wanted = wantedRoles(present);
-  const changes: Change[] = [...planRoles(host, cluster, managed, wanted, options)];
+  const changes = planRoles(host, cluster, managed, wanted, options);
   const dropped = droppedRoles(cluster, managed, wanted);
-  changes.push(...planMemberships(host, cluster, managed, present, dropped));
+  append(changes, planMemberships(host, cluster, managed, present, dropped));
   for (const target of targets) {
     const targetCatalog = catalog.targets[target.name] as TargetCatalog;
     const components = desired.components.filter((c) => c.databases.some((db) => db.kind === target.kind));
-    changes.push(...planTargetGrants(target, targetCatalog, components, managed));
+    append(changes, planTargetGrants(target, targetCatalog, components, managed));
     if (desired.hardenPublic && targetCatalog.capabilities.publicHardening) {
-      changes.push(...planPublicHardening(target, targetCatalog));
+      append(changes, planPublicHardening(target, targetCatalog));
     }
   }
   return changes;

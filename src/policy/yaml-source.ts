@@ -51,23 +51,54 @@ export function parseYaml(file: string, text: string, diags: DiagnosticList): Ya
   const doc = parseDocument(text, {
     lineCounter,
     merge: true,
-    uniqueKeys: true,
+    // Checked by reportDuplicateKeys: the library compares each key with every
+    // earlier one, which is quadratic in a policy of thousands of tables.
+    uniqueKeys: false,
     stringKeys: true,
     prettyErrors: false,
   });
   const source: YamlSource = { file, doc, lineCounter };
   if (reportTooDeep(source, diags)) return undefined;
   for (const err of doc.errors) reportYamlError(source, text, err, diags);
+  if (doc.errors.length > 0) return undefined;
   // A duplicate key leaves a readable document: keep checking it, so its other problems show too.
   // Callers still refuse the file, since the duplicate is an error.
-  return doc.errors.every((err) => err.code === 'DUPLICATE_KEY') ? source : undefined;
+  reportDuplicateKeys(source, text, diags);
+  return source;
+}
+
+/** Every key that repeats an earlier key of its mapping, in one pass per mapping. */
+function reportDuplicateKeys(source: YamlSource, text: string, diags: DiagnosticList): void {
+  const pending: unknown[] = [source.doc.contents];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (!isCollection(node)) continue;
+    const seen = new Set<string>();
+    for (const item of node.items) {
+      if (!isPair(item)) {
+        pending.push(item);
+        continue;
+      }
+      pending.push(item.value);
+      // `<<` merge keys may repeat; yaml merges each of them.
+      if (!isMap(node) || !isScalar(item.key) || item.key.value === '<<') continue;
+      const key = String(item.key.value);
+      if (!seen.has(key)) {
+        seen.add(key);
+        continue;
+      }
+      const offset = rangeStart(item.key) ?? 0;
+      diags.error(
+        positionAt(source, offset),
+        `duplicate key ${quoteKeyAt(text, offset)}`,
+        'each key may appear once in a mapping',
+      );
+    }
+  }
 }
 
 function reportYamlError(source: YamlSource, text: string, err: YAMLError, diags: DiagnosticList): void {
   const at = positionAt(source, err.pos[0]);
-  if (err.code === 'DUPLICATE_KEY') {
-    diags.error(at, `duplicate key ${quoteKeyAt(text, err.pos[0])}`, 'each key may appear once in a mapping');
-  } else if (err.code === 'NON_STRING_KEY') {
+  if (err.code === 'NON_STRING_KEY') {
     diags.error(at, 'YAML: a key must be a plain name, not a list, a mapping or an alias');
   } else {
     diags.error(at, `YAML: ${firstLine(err.message)}`);

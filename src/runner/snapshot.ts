@@ -5,20 +5,22 @@
 import { InvalidInputError } from '../errors.js';
 import type { IntrospectRequest } from '../dialects/dialect.js';
 import { missingObjects } from '../plan/missing.js';
+import { tableKey } from '../plan/objects.js';
 import type { Catalog, ClusterCatalog, DesiredState, TargetCatalog } from '../plan/types.js';
 import { displayName } from '../util/printable.js';
 import type { OpenTarget } from './targets.js';
 
 /** The tables the policies name on one target, schemas resolved. */
 export function introspectRequest(desired: DesiredState, target: OpenTarget): IntrospectRequest {
-  const tables = desired.components.flatMap((c) =>
-    c.databases
-      .filter((db) => db.kind === target.target.kind)
-      .flatMap((db) =>
-        db.tables.map((t) => ({ schema: db.schema ?? target.identity.defaultSchema, table: t.table })),
-      ),
-  );
-  return { app: desired.app, rolePrefix: `${desired.app}_`, tables };
+  // Components share tables: ask for each once.
+  const tables = new Map<string, { schema: string; table: string }>();
+  for (const c of desired.components) {
+    for (const db of c.databases.filter((d) => d.kind === target.target.kind)) {
+      const schema = db.schema ?? target.identity.defaultSchema;
+      for (const t of db.tables) tables.set(tableKey(schema, t.table), { schema, table: t.table });
+    }
+  }
+  return { app: desired.app, rolePrefix: `${desired.app}_`, tables: [...tables.values()] };
 }
 
 /** Roles come from each cluster's first target (by name); every target reports its own grants. */
