@@ -3,8 +3,8 @@
  * statements in one transaction under dbwarden's lock, then write credentials.
  */
 import type { CredentialDirectory } from '../credentials/credential-file.js';
-import { DatabaseError, DbwardenError, InvalidInputError } from '../errors.js';
-import type { Dialect, LockOptions, PasswordSource, Statement } from '../dialects/dialect.js';
+import { DatabaseError, InvalidInputError } from '../errors.js';
+import type { Dialect, PasswordSource, Statement } from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
 import { plan } from '../plan/plan.js';
 import type { Change, DesiredState } from '../plan/types.js';
@@ -12,13 +12,14 @@ import type { Deployment } from '../policy/model.js';
 import {
   choosePasswords,
   credentialDirectory,
-  credentialFileFor,
   loginsWithoutCredentials,
   missingCredentialsError,
   removeCredentialFiles,
   settlePendingPasswords,
   writeCredentialFiles,
+  writePendingPasswords,
 } from './credentials.js';
+import { executePlans } from './execute.js';
 import { plural } from '../util/printable.js';
 import { readCatalog, refuseMissingObjects } from './snapshot.js';
 import { closeTargets, type OpenTarget, openTargets } from './targets.js';
@@ -244,80 +245,4 @@ function storedForms(
   });
 }
 
-async function writePendingPasswords(
-  desired: DesiredState,
-  passwords: ReadonlyMap<string, string>,
-  targets: readonly OpenTarget[],
-  store: CredentialDirectory,
-): Promise<void> {
-  for (const component of desired.components) {
-    const password = passwords.get(component.component);
-    if (password === undefined) continue;
-    const onFile = await store.read(component.component);
-    if (onFile?.password === password) continue;
-    await store.writePending(credentialFileFor(component, password, targets));
-  }
-}
-
 /** Each target's statements, then its commit; a failure rolls back that target and every later one. */
-/** Dropping a role needs every grant it holds, on every target of its server, revoked first. */
-function isDrop(change: Change): boolean {
-  return change.type === 'drop-login' || change.type === 'drop-role';
-}
-
-/**
- * Each target's statements, then its commit, in name order; a failure rolls
- * back that target and every later one. Drops run last, in a second
- * transaction on their target, once every target has revoked what the
- * dropped roles held.
- */
-async function executePlans(
-  targets: readonly OpenTarget[],
-  plans: readonly TargetPlan[],
-  lock: LockOptions,
-  log: (m: string) => void,
-): Promise<void> {
-  const committed: string[] = [];
-  const statementsOf = (i: number, drops: boolean) =>
-    plans[i]?.changes.filter((c) => isDrop(c.change) === drops).flatMap((c) => c.statements) ?? [];
-  for (const [i, t] of targets.entries()) {
-    const statements = statementsOf(i, false);
-    await runCommitted(t, statements, committed);
-    log(
-      `target ${t.target.name}: ${statements.length === 0 ? 'no changes' : `${plural(statements.length, 'statement')} committed`}`,
-    );
-  }
-  for (const [i, t] of targets.entries()) {
-    const drops = statementsOf(i, true);
-    if (drops.length === 0) continue;
-    await t.session.beginLocked(lock);
-    await runCommitted(t, drops, committed);
-    log(`target ${t.target.name}: ${plural(drops.length, 'role')} dropped`);
-  }
-}
-
-async function runCommitted(
-  t: OpenTarget,
-  statements: readonly Statement[],
-  committed: string[],
-): Promise<void> {
-  try {
-    for (const statement of statements) await t.session.run(statement);
-    await t.session.commit();
-  } catch (err) {
-    throw applyFailed(err, t.target.name, committed);
-  }
-  if (!committed.includes(t.target.name)) committed.push(t.target.name);
-}
-
-function applyFailed(err: unknown, target: string, committed: readonly string[]): DbwardenError {
-  const done = committed.length ? `targets ${committed.join(', ')} were committed; ` : '';
-  const rerun = `${done}target ${target} and the ones after it were rolled back. Fix the cause and run apply again: it continues from where this run stopped`;
-  const hint = err instanceof DbwardenError && err.hint ? `${err.hint}\n  ${rerun}` : rerun;
-  if (err instanceof DatabaseError)
-    return new DatabaseError(err.message, { hint, ...(err.code ? { code: err.code } : {}) });
-  if (err instanceof DbwardenError) return err;
-  return new DatabaseError(`target ${target}: ${err instanceof Error ? err.message : 'unknown error'}`, {
-    hint,
-  });
-}

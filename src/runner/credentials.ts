@@ -171,3 +171,19 @@ export async function removeCredentialFiles(
   }
   return removed;
 }
+
+/** New passwords go to pending files before the transactions that set them commit. */
+export async function writePendingPasswords(
+  desired: DesiredState,
+  passwords: ReadonlyMap<string, string>,
+  targets: readonly OpenTarget[],
+  store: CredentialDirectory,
+): Promise<void> {
+  for (const component of desired.components) {
+    const password = passwords.get(component.component);
+    if (password === undefined) continue;
+    const onFile = await store.read(component.component);
+    if (onFile?.password === password) continue;
+    await store.writePending(credentialFileFor(component, password, targets));
+  }
+}

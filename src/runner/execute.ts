@@ -1,0 +1,72 @@
+/**
+ * Running a plan: each target's statements in its locked transaction, drops
+ * last, and errors that say what was committed and that a rerun is safe.
+ */
+import { DatabaseError, DbwardenError } from '../errors.js';
+import type { LockOptions, Statement } from '../dialects/dialect.js';
+import type { Change } from '../plan/types.js';
+import { plural } from '../util/printable.js';
+import type { TargetPlan } from './apply.js';
+import type { OpenTarget } from './targets.js';
+
+/** Dropping a role needs every grant it holds, on every target of its server, revoked first. */
+function isDrop(change: Change): boolean {
+  return change.type === 'drop-login' || change.type === 'drop-role';
+}
+
+/**
+ * Each target's statements, then its commit, in name order; a failure rolls
+ * back that target and every later one. Drops run last, in a second
+ * transaction on their target, once every target has revoked what the
+ * dropped roles held.
+ */
+export async function executePlans(
+  targets: readonly OpenTarget[],
+  plans: readonly TargetPlan[],
+  lock: LockOptions,
+  log: (m: string) => void,
+): Promise<void> {
+  const committed: string[] = [];
+  const statementsOf = (i: number, drops: boolean) =>
+    plans[i]?.changes.filter((c) => isDrop(c.change) === drops).flatMap((c) => c.statements) ?? [];
+  for (const [i, t] of targets.entries()) {
+    const statements = statementsOf(i, false);
+    await runCommitted(t, statements, committed);
+    log(
+      `target ${t.target.name}: ${statements.length === 0 ? 'no changes' : `${plural(statements.length, 'statement')} committed`}`,
+    );
+  }
+  for (const [i, t] of targets.entries()) {
+    const drops = statementsOf(i, true);
+    if (drops.length === 0) continue;
+    await t.session.beginLocked(lock);
+    await runCommitted(t, drops, committed);
+    log(`target ${t.target.name}: ${plural(drops.length, 'role')} dropped`);
+  }
+}
+
+async function runCommitted(
+  t: OpenTarget,
+  statements: readonly Statement[],
+  committed: string[],
+): Promise<void> {
+  try {
+    for (const statement of statements) await t.session.run(statement);
+    await t.session.commit();
+  } catch (err) {
+    throw applyFailed(err, t.target.name, committed);
+  }
+  if (!committed.includes(t.target.name)) committed.push(t.target.name);
+}
+
+function applyFailed(err: unknown, target: string, committed: readonly string[]): DbwardenError {
+  const done = committed.length ? `targets ${committed.join(', ')} were committed; ` : '';
+  const rerun = `${done}target ${target} and the ones after it were rolled back. Fix the cause and run apply again: it continues from where this run stopped`;
+  const hint = err instanceof DbwardenError && err.hint ? `${err.hint}\n  ${rerun}` : rerun;
+  if (err instanceof DatabaseError)
+    return new DatabaseError(err.message, { hint, ...(err.code ? { code: err.code } : {}) });
+  if (err instanceof DbwardenError) return err;
+  return new DatabaseError(`target ${target}: ${err instanceof Error ? err.message : 'unknown error'}`, {
+    hint,
+  });
+}
