@@ -60,7 +60,15 @@ class PostgresSession implements AdminSession {
     private readonly target: string,
   ) {}
 
+  /** Read once per session: it cannot change while connected. */
+  private identity: ServerIdentity | undefined;
+
   async identify(): Promise<ServerIdentity> {
+    this.identity ??= await this.readIdentity();
+    return this.identity;
+  }
+
+  private async readIdentity(): Promise<ServerIdentity> {
     const { rows } = await this.query<{
       database: string;
       version: string;
