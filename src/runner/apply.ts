@@ -85,7 +85,7 @@ export async function runPlan(
 
 export async function runApply(deployment: Deployment, options: ApplyOptions): Promise<ApplyResult> {
   const desired = desiredState(deployment);
-  const only = componentFilter(desired, options.components);
+  const asked = componentFilter(desired, options.components);
   const store = credentialDirectory(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
@@ -94,16 +94,19 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     // then every target's lock, in name order (the same for every run, so no deadlock).
     await targets[0]?.session.lockRun(lock);
     for (const t of targets) await t.session.beginLocked(lock);
-    await settlePendingPasswords(store, targets, options.log);
+    const resync = await settlePendingPasswords(store, targets, options.log);
+    // A password that only some servers took is set everywhere, whatever --component says.
+    const only = asked && new Set([...asked, ...resync]);
     const { changes, rotating, lacking } = await planTargets(
       desired,
       targets,
       store,
       only,
       options.rotatePasswords,
+      resync,
     );
     if (lacking.length > 0) throw missingCredentialsError(lacking, store);
-    const passwords = await choosePasswords(changes, store, rotating);
+    const passwords = await choosePasswords(changes, store, rotating, resync);
     await writePendingPasswords(desired, passwords, targets, store);
     const plans = targetPlans(desired.app, targets, changes, storedForms(passwords, desired));
     await executePlans(targets, plans, lock, options.log);
@@ -133,10 +136,11 @@ async function planTargets(
   store: CredentialDirectory,
   only: ReadonlySet<string> | undefined,
   rotatePasswords: boolean,
+  resync: ReadonlySet<string> = new Set(),
 ) {
   const catalog = await readCatalog(desired, targets);
   refuseMissingObjects(desired, catalog);
-  const rotating = rotatingComponents(desired, rotatePasswords, only);
+  const rotating = new Set([...rotatingComponents(desired, rotatePasswords, only), ...resync]);
   const changes = selectChanges(plan(desired, catalog, { rotatePasswords: [...rotating] }), only);
   const lacking = (await loginsWithoutCredentials(desired, catalog, store, rotating)).filter(
     (c) => !only || only.has(c.component),

@@ -28,32 +28,49 @@ export function credentialDirectory(
   return new CredentialDirectory(dir, { onWarning: warn });
 }
 
-/** Settles pending passwords left by an interrupted run. Call only while holding every target's lock. */
+/**
+ * Settles pending passwords left by an interrupted run, by logging in with
+ * them on every target they name. Call only while holding every target's lock.
+ * Returns the components whose new password some servers took and others did
+ * not (a run that died between servers): apply sets it on every server.
+ */
 export async function settlePendingPasswords(
   store: CredentialDirectory,
   targets: readonly OpenTarget[],
   log: (message: string) => void,
-): Promise<void> {
+): Promise<Set<string>> {
+  const resync = new Set<string>();
   for (const component of await store.listPending()) {
     const pending = await store.readPending(component);
     if (!pending) continue;
-    const probe = targets.find((t) => pending.targets[t.target.name] !== undefined);
-    const url = probe && pending.targets[probe.target.name]?.url;
-    if (!probe || url === undefined) {
+    const accepted: string[] = [];
+    const refused: string[] = [];
+    for (const t of targets) {
+      const url = pending.targets[t.target.name]?.url;
+      if (url === undefined) continue;
+      ((await t.dialect.canLogIn(url, t.target.name)) ? accepted : refused).push(t.target.name);
+    }
+    if (accepted.length === 0) {
       await store.discardPending(component);
-      log(`credentials: discarded the pending password of ${component} (none of its targets is configured)`);
+      log(
+        refused.length === 0
+          ? `credentials: discarded the pending password of ${component} (none of its targets is configured)`
+          : `credentials: an interrupted run had not committed a new password for ${component}; discarded it`,
+      );
       continue;
     }
-    if (await probe.dialect.canLogIn(url, probe.target.name)) {
-      await store.promote(component);
+    await store.promote(component);
+    log(
+      `credentials: an interrupted run had set a new password for ${component}; saved it to ${store.path(component)}`,
+    );
+    if (refused.length > 0) {
+      resync.add(component);
       log(
-        `credentials: an interrupted run had set a new password for ${component}; saved it to ${store.path(component)}`,
+        `credentials: targets ${refused.join(', ')} still have the old password of ${component}; setting the new one everywhere`,
       );
-    } else {
-      await store.discardPending(component);
-      log(`credentials: an interrupted run had not committed a new password for ${component}; discarded it`);
     }
   }
+  return resync;
 }
 
 /** Logins that exist but whose password nobody here knows: apply cannot write their credentials. */
@@ -91,13 +108,16 @@ export async function choosePasswords(
   changes: readonly Change[],
   store: CredentialDirectory,
   rotating: ReadonlySet<string>,
+  resync: ReadonlySet<string>,
 ): Promise<Map<string, string>> {
   const fresh = new Map<string, string>();
   for (const change of changes) {
     if (change.type !== 'create-login' && change.type !== 'set-password') continue;
     if (fresh.has(change.component)) continue;
-    // A login new on one server but known on another keeps the password it has there.
-    const onFile = rotating.has(change.component) ? undefined : await store.read(change.component);
+    // A login new on one server but known on another keeps the password it has there;
+    // so does one whose new password only some servers took.
+    const keep = !rotating.has(change.component) || resync.has(change.component);
+    const onFile = keep ? await store.read(change.component) : undefined;
     fresh.set(change.component, onFile?.password ?? generatePassword());
   }
   return fresh;
