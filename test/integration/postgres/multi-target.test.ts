@@ -4,10 +4,8 @@
  * cloud databases). Roles are made once per server; grants land per database.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { stringify } from 'yaml';
 import {
   createDatabase,
   dropRolesWithPrefix,
@@ -15,7 +13,7 @@ import {
   uniqueName,
   withClient,
 } from '../../harness/databases.js';
-import { asLogin, outcome, runCli } from './scenario.js';
+import { asLogin, outcome, runCli, writeDeployment, writePolicy } from './scenario.js';
 
 describe('two targets on one server, with a non-superuser admin', () => {
   const serverUrl = inject('pgAdminUrl');
@@ -27,13 +25,6 @@ describe('two targets on one server, with a non-superuser admin', () => {
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
 
   const cli = (...args: string[]) => runCli(dir, env, args);
-  const writePolicy = (component: string, databases: Record<string, Record<string, unknown>>) => {
-    const doc = {
-      component,
-      databases: Object.fromEntries(Object.entries(databases).map(([kind, tables]) => [kind, { tables }])),
-    };
-    fs.writeFileSync(path.join(dir, 'policies', `${component}.yaml`), stringify(doc));
-  };
   const adminUrlOf = (db: TestDatabase) => {
     const url = new URL(db.url);
     url.username = admin;
@@ -62,20 +53,10 @@ describe('two targets on one server, with a non-superuser admin', () => {
         'create table instances (id serial primary key, uuid text, host text); create table compute_nodes (id serial primary key, host text);',
       ),
     );
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-multi-'));
-    fs.mkdirSync(path.join(dir, 'policies'));
-    fs.writeFileSync(
-      path.join(dir, 'dbwarden.yaml'),
-      stringify({
-        app,
-        policies: 'policies',
-        targets: [
-          { name: 'nova_api', kind: 'api', url: '${API_URL}' },
-          { name: 'nova_cell1', kind: 'main', url: '${CELL_URL}' },
-        ],
-        credentials: { dir: './credentials' },
-      }),
-    );
+    dir = writeDeployment(app, [
+      { name: 'nova_api', kind: 'api', urlVariable: 'API_URL' },
+      { name: 'nova_cell1', kind: 'main', urlVariable: 'CELL_URL' },
+    ]);
     const policies: Record<string, Record<string, Record<string, unknown>>> = {
       api: {
         api: { instance_mappings: ['select', 'insert'], flavors: ['select'] },
@@ -87,7 +68,7 @@ describe('two targets on one server, with a non-superuser admin', () => {
         main: { instances: ['select', 'insert', 'update'] },
       },
     };
-    for (const [component, databases] of Object.entries(policies)) writePolicy(component, databases);
+    for (const [component, databases] of Object.entries(policies)) writePolicy(dir, component, databases);
   });
   afterAll(async () => {
     for (const db of dbs) await db.drop();
@@ -146,7 +127,7 @@ describe('two targets on one server, with a non-superuser admin', () => {
     await withClient(apiDb.url, (c) =>
       c.query(`create table quotas (id int); grant select on quotas to "${admin}";`),
     );
-    writePolicy('scheduler', {
+    writePolicy(dir, 'scheduler', {
       main: { compute_nodes: ['select'], instances: { select: ['uuid', 'host'] } },
       api: { quotas: ['select'] },
     });

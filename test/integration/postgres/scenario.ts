@@ -66,17 +66,10 @@ export async function createScenario(options: {
   const app = uniqueName('t').slice(0, 20);
   const db = await createDatabase(adminUrl);
   await withClient(db.url, (c) => c.query(options.setupSql));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-it-'));
-  const credentialsDir = path.join(dir, 'credentials');
-  fs.mkdirSync(path.join(dir, 'policies'));
-  const config = {
-    app,
-    policies: 'policies',
-    targets: [{ name: 'main1', kind: 'main', url: '${MAIN_URL}' }],
-    credentials: { dir: './credentials' },
+  const dir = writeDeployment(app, [{ name: 'main1', kind: 'main', urlVariable: 'MAIN_URL' }], {
     ...(options.hardenPublic ? { hardenPublic: true } : {}),
-  };
-  fs.writeFileSync(path.join(dir, 'dbwarden.yaml'), stringify(config));
+  });
+  const credentialsDir = path.join(dir, 'credentials');
   const env = { PATH: process.env.PATH, MAIN_URL: db.url };
 
   const scenario: Scenario = {
@@ -106,12 +99,7 @@ export async function createScenario(options: {
     writePolicies(policies) {
       const policyDir = path.join(dir, 'policies');
       for (const f of fs.readdirSync(policyDir)) fs.rmSync(path.join(policyDir, f));
-      for (const p of policies) {
-        const doc = p.tables
-          ? { component: p.component, databases: { main: { tables: p.tables } } }
-          : { component: p.component };
-        fs.writeFileSync(path.join(policyDir, `${p.component}.yaml`), stringify(doc));
-      }
+      for (const p of policies) writePolicy(dir, p.component, p.tables ? { main: p.tables } : undefined);
     },
     admin: (fn) => withClient(db.url, fn),
     credentials(component) {
@@ -127,6 +115,43 @@ export async function createScenario(options: {
   };
   scenario.writePolicies(options.policies);
   return scenario;
+}
+
+/**
+ * A temp dir holding `dbwarden.yaml` (targets' URLs from environment variables,
+ * so no password is written) and an empty `policies/`; returns the dir.
+ */
+export function writeDeployment(
+  app: string,
+  targets: readonly { name: string; kind: string; urlVariable: string }[],
+  extra: Record<string, unknown> = {},
+): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-it-'));
+  fs.mkdirSync(path.join(dir, 'policies'));
+  const config = {
+    app,
+    policies: 'policies',
+    targets: targets.map((t) => ({ name: t.name, kind: t.kind, url: `\${${t.urlVariable}}` })),
+    credentials: { dir: './credentials' },
+    ...extra,
+  };
+  fs.writeFileSync(path.join(dir, 'dbwarden.yaml'), stringify(config));
+  return dir;
+}
+
+/** `<dir>/policies/<component>.yaml`: database kind -> tables; undefined for no databases. */
+export function writePolicy(
+  dir: string,
+  component: string,
+  databases: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined,
+): void {
+  const doc = databases
+    ? {
+        component,
+        databases: Object.fromEntries(Object.entries(databases).map(([kind, tables]) => [kind, { tables }])),
+      }
+    : { component };
+  fs.writeFileSync(path.join(dir, 'policies', `${component}.yaml`), stringify(doc));
 }
 
 /** The CLI in-process on `<dir>/dbwarden.yaml`, with exactly this environment. */

@@ -4,10 +4,8 @@
  * apply, which sets that password on the other server too.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { stringify } from 'yaml';
 import {
   createDatabase,
   dropRolesWithPrefix,
@@ -16,7 +14,7 @@ import {
   withClient,
 } from '../../harness/databases.js';
 import { type PostgresServer, startPostgres } from '../../harness/postgres.js';
-import { runCli } from './scenario.js';
+import { runCli, writeDeployment, writePolicy } from './scenario.js';
 
 /** A second server of our own, even when the suite's server came from DBWARDEN_TEST_PG_URL. */
 async function startSecondServer(): Promise<PostgresServer> {
@@ -51,25 +49,12 @@ describe('one component on two servers', () => {
       await withClient(db.url, (c) => c.query('create table instances (id serial primary key, host text)'));
     env.CELL1_URL = dbs[0]?.url;
     env.CELL2_URL = dbs[1]?.url;
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-two-'));
-    fs.mkdirSync(path.join(dir, 'policies'));
-    fs.writeFileSync(
-      path.join(dir, 'dbwarden.yaml'),
-      stringify({
-        app,
-        policies: 'policies',
-        targets: [
-          { name: 'cell1', kind: 'cell1', url: '${CELL1_URL}' },
-          { name: 'cell2', kind: 'cell2', url: '${CELL2_URL}' },
-        ],
-        credentials: { dir: './credentials' },
-      }),
-    );
+    dir = writeDeployment(app, [
+      { name: 'cell1', kind: 'cell1', urlVariable: 'CELL1_URL' },
+      { name: 'cell2', kind: 'cell2', urlVariable: 'CELL2_URL' },
+    ]);
     const tables = { instances: ['select', 'update'] };
-    fs.writeFileSync(
-      path.join(dir, 'policies', 'api.yaml'),
-      stringify({ component: 'api', databases: { cell1: { tables }, cell2: { tables } } }),
-    );
+    writePolicy(dir, 'api', { cell1: tables, cell2: tables });
   });
   afterAll(async () => {
     await dbs[0]?.drop();
