@@ -211,10 +211,16 @@ function planJson(result: PlanResult) {
 function planSql(result: PlanResult): string {
   const lines = [
     `-- dbwarden plan for app ${result.app}: ${summaryLine(result)}`,
-    "-- apply runs each target in one transaction under dbwarden's lock; password verifiers are redacted here",
+    "-- apply runs each target under dbwarden's lock; password verifiers and hashes are redacted here",
   ];
   for (const t of result.targets) {
-    lines.push('', `-- ${targetHeader(t)}`);
+    lines.push(
+      '',
+      `-- ${targetHeader(t)}`,
+      t.transactional
+        ? '-- in one transaction'
+        : '-- each statement commits on its own (DDL is not transactional here); apply again finishes an interrupted run',
+    );
     for (const { statements } of t.changes) {
       for (const s of statements) lines.push(`-- ${s.intent}`, `${s.display};`);
     }

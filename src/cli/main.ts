@@ -163,11 +163,14 @@ Examples:
     .addHelpText(
       'after',
       `
-Each target's changes run in one transaction under dbwarden's advisory lock:
-a second apply waits for the first, then finds nothing left to do. Targets run
-in name order; if one fails, it and the ones after it roll back, and running
-apply again continues from there. New logins get a random 32-byte password;
-the server is sent only a SCRAM-SHA-256 verifier. Credentials go to
+Each target's changes run under dbwarden's lock: a second apply waits for the
+first, then finds nothing left to do. Targets run in name order. On PostgreSQL
+a target's changes are one transaction: if one fails, it and the targets after
+it roll back. On MySQL/MariaDB each statement commits on its own, in an order
+where every prefix is safe. Either way, running apply again continues from
+where a failed or killed run stopped. New logins get a random 32-byte
+password; the server is sent only a hash of it (PostgreSQL: SCRAM-SHA-256
+verifier; MySQL: caching_sha2_password; MariaDB: mysql_native_password). Credentials go to
 credentials.dir as <component>.json (mode 0600); existing passwords are kept
 unless --rotate-passwords.
 

@@ -30,7 +30,28 @@ export interface IntrospectRequest {
   readonly rolePrefix: string;
   /** Tables the policies name on this target, with their schema resolved. */
   readonly tables: readonly { readonly schema: string; readonly table: string }[];
+  /** How logins should be set up (MySQL/MariaDB): settings that differ are reported as attributes. */
+  readonly accounts: AccountOptions;
 }
+
+/**
+ * Login settings that only MySQL and MariaDB accounts have (config `mysql:`);
+ * PostgreSQL ignores them.
+ */
+export interface AccountOptions {
+  /** The host part of every login, `'<app>_<component>'@'<host>'`. */
+  readonly host: string;
+  /** Logins must connect over TLS (REQUIRE SSL). */
+  readonly requireTls: boolean;
+  /** MAX_USER_CONNECTIONS of every login; 0: no limit. */
+  readonly maxUserConnections: number;
+}
+
+export const DEFAULT_ACCOUNT_OPTIONS: AccountOptions = {
+  host: '%',
+  requireTls: false,
+  maxUserConnections: 0,
+};
 
 export interface TargetSnapshot {
   readonly cluster: ClusterCatalog;
@@ -45,7 +66,9 @@ export interface ServerIdentity {
   readonly defaultSchema: string;
   /** Human-readable version, for output. */
   readonly version: string;
-  /** Comparable version (PostgreSQL: server_version_num, e.g. 150018). */
+  /** Which product of the engine family: postgresql, mysql, mariadb (syntax differs between the last two). */
+  readonly flavor: string;
+  /** Comparable version (PostgreSQL: server_version_num, e.g. 150018; MySQL/MariaDB: 100611 for 10.6.11). */
   readonly versionNumber: number;
 }
 
@@ -85,6 +108,12 @@ export interface EffectivePrivilege {
 
 export interface Dialect {
   readonly engine: EngineName;
+  /**
+   * Whether role and grant statements run inside a transaction (PostgreSQL)
+   * or each commits on its own (MySQL/MariaDB DDL): errors then say what a
+   * failed target kept.
+   */
+  readonly transactionalDdl: boolean;
   /** `target` names the target in errors (the URL never appears: it holds a password). */
   connectAdmin(url: string, target: string): Promise<AdminSession>;
   /** SQL for one change, in execution order. Pure. */
@@ -100,8 +129,12 @@ export interface Dialect {
   ): Promise<EffectivePrivilege[]>;
   /** Whether these credentials log in; false only when the server refuses them (other failures throw). */
   canLogIn(loginUrl: string, target: string): Promise<boolean>;
-  /** What the server is sent for a password (PostgreSQL: a SCRAM-SHA-256 verifier made here). */
-  passwordStoredForm(password: string): string;
+  /**
+   * What the server is sent for a password (PostgreSQL: a SCRAM-SHA-256
+   * verifier made here; MySQL: a caching_sha2_password hash; MariaDB: a
+   * mysql_native_password hash): never the password itself.
+   */
+  passwordStoredForm(password: string, server: ServerIdentity): string;
 }
 
 export interface RenderContext {
@@ -111,5 +144,8 @@ export interface RenderContext {
   readonly database: string;
   /** ServerIdentity.versionNumber: syntax that depends on the version is chosen from it. */
   readonly serverVersion: number;
+  /** ServerIdentity.flavor: syntax that differs within an engine family is chosen from it. */
+  readonly serverFlavor: string;
+  readonly accounts: AccountOptions;
   readonly passwords: PasswordSource;
 }

@@ -1,18 +1,14 @@
-import { NotAvailableError } from '../errors.js';
 import type { EngineName } from '../policy/model.js';
 import type { Dialect } from './dialect.js';
+import { mysqlDialect } from './mysql/index.js';
 import { postgresDialect } from './postgres/index.js';
 
-const DIALECTS: Readonly<Partial<Record<EngineName, Dialect>>> = {
+/** The one place that maps an engine to the module that owns everything engine-specific. */
+const DIALECTS: Readonly<Record<EngineName, Dialect>> = {
   postgres: postgresDialect,
+  mysql: mysqlDialect,
 };
 
-export function dialectFor(engine: EngineName, target: string): Dialect {
-  const dialect = DIALECTS[engine];
-  if (!dialect) {
-    throw new NotAvailableError(`target ${target}: engine "${engine}" is not supported by this version yet`, {
-      hint: 'this version manages PostgreSQL targets only',
-    });
-  }
-  return dialect;
+export function dialectFor(engine: EngineName): Dialect {
+  return DIALECTS[engine];
 }

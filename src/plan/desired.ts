@@ -20,5 +20,6 @@ export function desiredState(deployment: Deployment): DesiredState {
       .map((t) => ({ name: t.name, kind: t.kind }))
       .sort((a, b) => compareText(a.name, b.name)),
     hardenPublic: deployment.config.hardenPublic,
+    accounts: deployment.config.mysql,
   };
 }

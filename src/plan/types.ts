@@ -3,6 +3,7 @@
  * server has (Catalog, a plain snapshot made by a dialect), and the steps
  * between them (Change). Plain data only: no connections, no SQL.
  */
+import type { AccountOptions } from '../dialects/dialect.js';
 import type { DatabaseAccess } from '../policy/model.js';
 
 // ---------------------------------------------------------------- desired state
@@ -30,6 +31,8 @@ export interface DesiredState {
   readonly targets: readonly DesiredTarget[];
   /** Take CONNECT/TEMPORARY on target databases and CREATE on schema public away from PUBLIC. */
   readonly hardenPublic: boolean;
+  /** MySQL/MariaDB: host, TLS and connection limit of every login (the planner leaves them to dialects). */
+  readonly accounts: AccountOptions;
 }
 
 // ---------------------------------------------------------------- catalog snapshot

@@ -3,6 +3,7 @@
  * Pure: the caller reads the file and lists policy directories.
  */
 import path from 'node:path';
+import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
 import type { DiagnosticList } from './diagnostics.js';
 import { type Environment, interpolateEnvironment } from './interpolate.js';
@@ -81,6 +82,11 @@ export function parseConfig(
       },
     },
     hardenPublic: input.hardenPublic ?? false,
+    mysql: {
+      host: input.mysql?.host ?? DEFAULT_ACCOUNT_OPTIONS.host,
+      requireTls: input.mysql?.requireTls ?? DEFAULT_ACCOUNT_OPTIONS.requireTls,
+      maxUserConnections: input.mysql?.maxUserConnections ?? DEFAULT_ACCOUNT_OPTIONS.maxUserConnections,
+    },
     secrets,
     masterKey,
   };

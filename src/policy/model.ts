@@ -2,6 +2,7 @@
  * The typed, frozen model of policy files and the deployment config.
  * Everything downstream (planner, dialects, CLI) works on these types, never on raw YAML.
  */
+import type { AccountOptions } from '../dialects/dialect.js';
 
 export const VERBS = ['select', 'insert', 'update', 'delete'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -94,6 +95,8 @@ export interface DeploymentConfig {
   readonly credentials: CredentialSinks;
   /** PostgreSQL: take CONNECT/TEMPORARY on the databases and CREATE on schema public away from PUBLIC. */
   readonly hardenPublic: boolean;
+  /** MySQL/MariaDB targets: host, TLS and connection limit of every login. */
+  readonly mysql: AccountOptions;
   readonly secrets: readonly SecretColumns[];
   readonly masterKey: MasterKeys | undefined;
 }

@@ -139,6 +139,31 @@ export const configSchema = z
       description:
         'PostgreSQL: revoke CREATE on schema public and CONNECT/TEMPORARY on every target database from PUBLIC, so only roles granted them can use the databases (default false)',
     }),
+    mysql: z
+      .strictObject({
+        host: z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(/^[^'\\\s]+$/, { error: 'a MySQL host pattern has no quotes, backslashes or spaces' })
+          .optional()
+          .meta({
+            description: "Host part of every login: '<app>_<component>'@'<host>' (default %: any host)",
+          }),
+        requireTls: z
+          .boolean()
+          .optional()
+          .meta({ description: 'Logins must connect over TLS: REQUIRE SSL (default false)' }),
+        maxUserConnections: z
+          .number()
+          .int()
+          .min(0)
+          .max(4294967295)
+          .optional()
+          .meta({ description: 'MAX_USER_CONNECTIONS of every login (default 0: no limit)' }),
+      })
+      .optional()
+      .meta({ description: 'MySQL/MariaDB targets only: how logins are set up' }),
     secrets: z.array(secretsEntrySchema).optional(),
     masterKey: z
       .strictObject({

@@ -4,7 +4,7 @@
  */
 import type { CredentialDirectory } from '../credentials/credential-file.js';
 import { DatabaseError, InvalidInputError } from '../errors.js';
-import type { Dialect, PasswordSource, Statement } from '../dialects/dialect.js';
+import type { PasswordSource, RenderContext, Statement } from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
 import { plan } from '../plan/plan.js';
 import type { Change, DesiredState } from '../plan/types.js';
@@ -40,6 +40,8 @@ export interface ApplyOptions extends RunOptions {
 export interface TargetPlan {
   readonly target: string;
   readonly engine: string;
+  /** Whether the target's statements run in one transaction (false: each commits on its own). */
+  readonly transactional: boolean;
   readonly database: string;
   readonly version: string;
   readonly changes: readonly { readonly change: Change; readonly statements: readonly Statement[] }[];
@@ -75,7 +77,7 @@ export async function runPlan(
     return {
       app: desired.app,
       components: options.components,
-      targets: targetPlans(desired.app, targets, changes, () => NO_PASSWORDS),
+      targets: targetPlans(desired, targets, changes, () => NO_PASSWORDS),
       lackingCredentials: lacking.map((c) => c.component),
     };
   } finally {
@@ -108,7 +110,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     if (lacking.length > 0) throw missingCredentialsError(lacking, store);
     const passwords = await choosePasswords(changes, store, rotating, resync);
     await writePendingPasswords(desired, passwords, targets, store);
-    const plans = targetPlans(desired.app, targets, changes, storedForms(passwords, desired));
+    const plans = targetPlans(desired, targets, changes, storedForms(passwords, desired));
     await executePlans(targets, plans, lock, options.log);
     const credentialsWritten = await writeCredentialFiles(desired, passwords, store, targets, only);
     const credentialsRemoved = await removeCredentialFiles(changes, desired, store);
@@ -161,7 +163,7 @@ async function checkConverged(
 ): Promise<void> {
   const { changes } = await planTargets(desired, targets, store, only, false);
   if (changes.length === 0) return;
-  const intents = targetPlans(desired.app, targets, changes, () => NO_PASSWORDS).flatMap((t) =>
+  const intents = targetPlans(desired, targets, changes, () => NO_PASSWORDS).flatMap((t) =>
     t.changes.map((c) => `  target ${t.target}: ${c.statements[0]?.intent ?? c.change.type}`),
   );
   throw new DatabaseError(
@@ -206,21 +208,24 @@ function selectChanges(changes: Change[], only: ReadonlySet<string> | undefined)
 }
 
 function targetPlans(
-  app: string,
+  desired: DesiredState,
   targets: readonly OpenTarget[],
   changes: readonly Change[],
-  passwordsFor: (dialect: Dialect) => PasswordSource,
+  passwordsFor: (target: OpenTarget) => PasswordSource,
 ): TargetPlan[] {
   return targets.map((t) => {
-    const context = {
-      app,
+    const context: RenderContext = {
+      app: desired.app,
       database: t.identity.database,
       serverVersion: t.identity.versionNumber,
-      passwords: passwordsFor(t.dialect),
+      serverFlavor: t.identity.flavor,
+      accounts: desired.accounts,
+      passwords: passwordsFor(t),
     };
     return {
       target: t.target.name,
       engine: t.dialect.engine,
+      transactional: t.dialect.transactionalDdl,
       database: t.identity.database,
       version: t.identity.version,
       changes: changes
@@ -230,19 +235,22 @@ function targetPlans(
   });
 }
 
-/** Stored forms (verifiers) are made once per engine and login, from the password chosen for its component. */
+/**
+ * Stored forms (verifiers, hashes) are made once per server product and login,
+ * from the password chosen for its component.
+ */
 function storedForms(
   passwords: ReadonlyMap<string, string>,
   desired: DesiredState,
-): (dialect: Dialect) => PasswordSource {
+): (target: OpenTarget) => PasswordSource {
   const componentOf = new Map(desired.components.map((c) => [c.login, c.component]));
   const made = new Map<string, string>();
-  return (dialect) => ({
+  return ({ dialect, identity }) => ({
     storedForm(login) {
       const password = passwords.get(componentOf.get(login) ?? '');
       if (password === undefined) return undefined;
-      const key = `${dialect.engine}\u0000${login}`;
-      const stored = made.get(key) ?? dialect.passwordStoredForm(password);
+      const key = `${identity.flavor}\u0000${login}`;
+      const stored = made.get(key) ?? dialect.passwordStoredForm(password, identity);
       made.set(key, stored);
       return stored;
     },

@@ -54,14 +54,18 @@ async function runCommitted(
     for (const statement of statements) await t.session.run(statement);
     await t.session.commit();
   } catch (err) {
-    throw applyFailed(err, t.target.name, committed);
+    throw applyFailed(err, t, committed);
   }
   if (!committed.includes(t.target.name)) committed.push(t.target.name);
 }
 
-function applyFailed(err: unknown, target: string, committed: readonly string[]): DbwardenError {
+function applyFailed(err: unknown, t: OpenTarget, committed: readonly string[]): DbwardenError {
+  const target = t.target.name;
   const done = committed.length ? `targets ${committed.join(', ')} were committed; ` : '';
-  const rerun = `${done}target ${target} and the ones after it were rolled back. Fix the cause and run apply again: it continues from where this run stopped`;
+  const failed = t.dialect.transactionalDdl
+    ? `target ${target} and the ones after it were rolled back`
+    : `on target ${target} the statements before the failed one stay in effect (each commits on its own), and the targets after it were not touched`;
+  const rerun = `${done}${failed}. Fix the cause and run apply again: it continues from where this run stopped`;
   const hint = err instanceof DbwardenError && err.hint ? `${err.hint}\n  ${rerun}` : rerun;
   if (err instanceof DatabaseError)
     return new DatabaseError(err.message, { hint, ...(err.code ? { code: err.code } : {}) });

@@ -20,7 +20,12 @@ export function introspectRequest(desired: DesiredState, target: OpenTarget): In
       for (const t of db.tables) tables.set(tableKey(schema, t.table), { schema, table: t.table });
     }
   }
-  return { app: desired.app, rolePrefix: `${desired.app}_`, tables: [...tables.values()] };
+  return {
+    app: desired.app,
+    rolePrefix: `${desired.app}_`,
+    tables: [...tables.values()],
+    accounts: desired.accounts,
+  };
 }
 
 /** Roles come from each cluster's first target (by name); every target reports its own grants. */

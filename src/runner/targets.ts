@@ -55,7 +55,7 @@ export async function openTargets(targets: readonly Target[]): Promise<OpenTarge
   // Resolve every URL and engine first: bad input exits 2 before any connection.
   const resolved = sorted.map((target) => {
     const url = targetUrl(target);
-    return { target, url, dialect: dialectFor(engineOf(target, url), target.name) };
+    return { target, url, dialect: dialectFor(engineOf(target, url)) };
   });
   const open: OpenTarget[] = [];
   try {

@@ -460,12 +460,6 @@ describe('plan, apply and verify before any connection', () => {
     expect(stderr).toContain('--component names no component of the policies: nope');
   });
 
-  it('a MySQL target exits 1 before connecting anywhere: this version manages PostgreSQL only', async () => {
-    const { code, stderr } = await run(['plan', '--config', `${fixtures}/good/dbwarden.yaml`]);
-    expect(code).toBe(1);
-    expect(stderr).toContain('target shop_reports: engine "mysql" is not supported by this version yet');
-  });
-
   it('an unreachable server exits 1 naming the target, never the URL or its password', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-cli-'));
     fs.writeFileSync(

@@ -12,6 +12,7 @@ const AUTHENTICATED_WITHOUT_CONNECT = '42501';
 
 export const postgresDialect: Dialect = {
   engine: 'postgres',
+  transactionalDdl: true,
   connectAdmin: connectPostgres,
   render: renderChange,
   async effectivePrivileges(loginUrl, target, schemas) {

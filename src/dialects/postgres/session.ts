@@ -95,6 +95,7 @@ class PostgresSession implements AdminSession {
       database: row.database,
       defaultSchema: 'public',
       version: `PostgreSQL ${row.version}`,
+      flavor: 'postgresql',
       versionNumber: Number(row.version_num),
     };
   }

@@ -4,12 +4,15 @@ import type { RenderContext } from '../../../src/dialects/dialect.js';
 import { renderChange } from '../../../src/dialects/postgres/render.js';
 import { quoteIdent, quoteLiteral } from '../../../src/dialects/postgres/sql.js';
 import type { Change } from '../../../src/plan/types.js';
+import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
 
 const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy';
 const context: RenderContext = {
   app: 'nova',
   database: 'nova_api',
   serverVersion: 150018,
+  serverFlavor: 'postgresql',
+  accounts: DEFAULT_ACCOUNT_OPTIONS,
   passwords: { storedForm: (login) => (login === 'nova_api' ? VERIFIER : undefined) },
 };
 const base = { target: 'nova_api', component: 'api' };

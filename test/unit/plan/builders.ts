@@ -11,6 +11,7 @@ import type {
 } from '../../../src/plan/types.js';
 import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
 import { POSTGRES_CAPABILITIES } from '../../../src/dialects/postgres/introspect.js';
+import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
 
 /** What the PostgreSQL dialect reports: the planner is tested against the real capabilities. */
 export { POSTGRES_CAPABILITIES };
@@ -44,7 +45,7 @@ export function desired(
   targets: { name: string; kind: string }[] = [{ name: 'db1', kind: 'main' }],
   app = 'nova',
 ): DesiredState {
-  return { app, components, targets, hardenPublic: false };
+  return { app, components, targets, hardenPublic: false, accounts: DEFAULT_ACCOUNT_OPTIONS };
 }
 
 export function emptyCluster(): ClusterCatalog {

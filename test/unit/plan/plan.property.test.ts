@@ -16,6 +16,7 @@ import type {
 } from '../../../src/plan/types.js';
 import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
 import { component, POSTGRES_CAPABILITIES, TABLES_ONLY } from './builders.js';
+import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
 
 const TABLES = ['t1', 't2', 't3'];
 const COLUMNS = ['a', 'b', 'c'];
@@ -87,7 +88,13 @@ const desiredArb: fc.Arbitrary<DesiredState> = fc
     ),
   )
   .chain((components) =>
-    fc.boolean().map((hardenPublic) => ({ app: 'nova', components, targets: TARGETS, hardenPublic })),
+    fc.boolean().map((hardenPublic) => ({
+      app: 'nova',
+      components,
+      targets: TARGETS,
+      hardenPublic,
+      accounts: DEFAULT_ACCOUNT_OPTIONS,
+    })),
   );
 
 /** What PUBLIC may hold on a fresh PostgreSQL database (CREATE on public before version 15). */

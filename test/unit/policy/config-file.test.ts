@@ -233,7 +233,7 @@ describe('unknown keys', () => {
         7,
         1,
         'unknown key "credentails"',
-        'did you mean "credentials"? allowed: app, policies, targets, credentials, hardenPublic, secrets, masterKey',
+        'did you mean "credentials"? allowed: app, policies, targets, credentials, hardenPublic, mysql, secrets, masterKey',
       ),
     ]);
   });

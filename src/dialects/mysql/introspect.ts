@@ -1,0 +1,286 @@
+/**
+ * MySQL/MariaDB grant tables -> planner snapshot, in a fixed number of
+ * queries per target whatever the number of tables: the privilege columns
+ * of mysql.user and mysql.db, accounts, role grants (and default roles on
+ * MySQL), dynamic privileges (MySQL), dbwarden's marks, the named tables'
+ * columns, and database-, table- and column-level grants of candidate accounts.
+ *
+ * Accounts are `'name'@'host'` here, names in the planner: a candidate is a
+ * name with the app's prefix at the configured login host, or a role (no
+ * host on MariaDB, `%` on MySQL). Same-named accounts at other hosts are not
+ * dbwarden's and are left out.
+ */
+import type {
+  ColumnGrant,
+  ColumnPrivilege,
+  GrantCapabilities,
+  Membership,
+  ObjectGrant,
+  RoleState,
+  TableInfo,
+} from '../../plan/types.js';
+import type { AccountOptions, IntrospectRequest, TargetSnapshot } from '../dialect.js';
+import type { MysqlFlavor } from './flavor.js';
+import { isRoleName, MARKS_TABLE } from './render.js';
+import { likePrefix } from './sql.js';
+
+export const MYSQL_CAPABILITIES: GrantCapabilities = {
+  databaseConnect: false,
+  schemaUsage: false,
+  ownedSequenceUsage: false,
+  // A table-level REVOKE leaves column-level grants of the same privilege in place.
+  tableRevokeClearsColumns: false,
+  publicHardening: false,
+};
+
+type Row = Record<string, unknown>;
+
+/** A connection that runs one parameterized query and returns its rows. */
+export type QueryRows = (sql: string, values?: unknown[]) => Promise<Row[]>;
+
+/** ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: dbwarden has marked nothing on this server yet. */
+const NO_MARKS_YET = new Set(['ER_NO_SUCH_TABLE', 'ER_BAD_DB_ERROR']);
+
+export async function introspectTarget(
+  query: QueryRows,
+  flavor: MysqlFlavor,
+  cluster: string,
+  database: string,
+  request: IntrospectRequest,
+): Promise<TargetSnapshot> {
+  const prefix = likePrefix(request.rolePrefix);
+  const privColumns = await privilegeColumns(query);
+  const accounts = await query(
+    `select u.User as name, u.Host as host, ${flavor.accountColumns}, u.ssl_type as ssl_type,
+            u.max_user_connections as max_user_connections${selectList('u', privColumns.user)}
+     from mysql.user u ${flavor.accountJoin}
+     where u.User like ?`,
+    [prefix],
+  );
+  const candidates = candidateAccounts(accounts, flavor, request.accounts);
+  const isCandidate = (user: unknown, host: unknown) => candidates.get(String(user)) === String(host);
+  const memberships = await query(flavor.membershipsSql, [prefix, prefix]);
+  const defaults = flavor.defaultRolesSql ? await query(flavor.defaultRolesSql, [prefix]) : [];
+  const dynamic = flavor.dynamicPrivilegesSql
+    ? (await query(flavor.dynamicPrivilegesSql, [prefix])).filter((d) => isCandidate(d.user, d.host))
+    : [];
+  const marked = await markedRoles(query, request.app);
+  const tables = await readTables(query, request);
+  const dbGrants = await query(
+    `select Host as host, Db as db, User as user${selectList('d', privColumns.db)} from mysql.db d where User like ?`,
+    [prefix],
+  );
+  const tableGrants = await query(
+    'select Host as host, Db as db, User as user, Table_name as name, Table_priv as privileges from mysql.tables_priv where User like ?',
+    [prefix],
+  );
+  const columnGrants = await query(
+    'select Host as host, Db as db, User as user, Table_name as name, Column_name as col, Column_priv as privileges from mysql.columns_priv where User like ?',
+    [prefix],
+  );
+
+  const defaultRoles = defaultRolesOf(accounts, defaults, flavor);
+  return {
+    cluster: {
+      roles: accounts
+        .filter((a) => isCandidate(a.name, a.host))
+        .map((a) => toRoleState(a, privColumns.user, dynamic, marked, request.accounts)),
+      memberships: memberships
+        .filter((m) => isCandidate(m.member, m.member_host))
+        .map((m) => toMembership(String(m.role), String(m.member), defaultRoles)),
+    },
+    target: {
+      cluster,
+      defaultSchema: database,
+      capabilities: MYSQL_CAPABILITIES,
+      tables,
+      grants: [
+        ...dbGrants
+          .filter((g) => isCandidate(g.user, g.host))
+          .flatMap((g) =>
+            heldPrivileges(g, privColumns.db).map((privilege): ObjectGrant => ({
+              grantee: String(g.user),
+              object: { kind: 'schema', schema: String(g.db) },
+              privilege,
+            })),
+          ),
+        ...tableGrants
+          .filter((g) => isCandidate(g.user, g.host))
+          .flatMap((g) =>
+            setMembers(g.privileges).map((privilege): ObjectGrant => ({
+              grantee: String(g.user),
+              object: { kind: 'table', schema: String(g.db), table: String(g.name) },
+              privilege,
+            })),
+          ),
+      ],
+      columnGrants: columnGrants
+        .filter((g) => isCandidate(g.user, g.host))
+        .flatMap((g) =>
+          setMembers(g.privileges).map((privilege): ColumnGrant => ({
+            grantee: String(g.user),
+            schema: String(g.db),
+            table: String(g.name),
+            column: String(g.col),
+            privilege: privilege as ColumnPrivilege,
+          })),
+        ),
+    },
+  };
+}
+
+/** The `*_priv` columns of mysql.user and mysql.db on this server (they differ by product and version). */
+async function privilegeColumns(query: QueryRows): Promise<{ user: string[]; db: string[] }> {
+  const rows = await query(
+    `select table_name as tbl, column_name as col from information_schema.columns
+     where table_schema = 'mysql' and table_name in ('user', 'db') and column_name like '%\\_priv'
+     order by ordinal_position`,
+  );
+  const of = (table: string) => rows.filter((r) => String(r.tbl) === table).map((r) => String(r.col));
+  return { user: of('user'), db: of('db') };
+}
+
+/** Column names come from information_schema, and only ever match /^\w+_priv$/. */
+function selectList(alias: string, columns: readonly string[]): string {
+  return columns
+    .filter((c) => /^\w+_priv$/.test(c))
+    .map((c) => `, ${alias}.\`${c}\` as \`${c}\``)
+    .join('');
+}
+
+/** Candidate name -> its host: logins at the configured host, roles at the role host. */
+function candidateAccounts(
+  rows: readonly Row[],
+  flavor: MysqlFlavor,
+  accounts: AccountOptions,
+): Map<string, string> {
+  const candidates = new Map<string, string>();
+  for (const row of rows) {
+    const name = String(row.name);
+    const host = String(row.host);
+    const wantedHost = isRoleName(name) || truthy(row.is_role) ? flavor.roleHost : accounts.host;
+    if (host === wantedHost) candidates.set(name, host);
+  }
+  return candidates;
+}
+
+async function markedRoles(query: QueryRows, app: string): Promise<Set<string>> {
+  try {
+    const rows = await query(`select name from ${MARKS_TABLE} where app = ?`, [app]);
+    return new Set(rows.map((r) => String(r.name)));
+  } catch (err) {
+    if (NO_MARKS_YET.has(String((err as { code?: unknown }).code))) return new Set();
+    throw err;
+  }
+}
+
+async function readTables(query: QueryRows, request: IntrospectRequest): Promise<TableInfo[]> {
+  const schemas = [...new Set(request.tables.map((t) => t.schema))];
+  if (schemas.length === 0) return [];
+  const wanted = new Set(request.tables.map((t) => `${t.schema}\u0000${t.table}`));
+  const rows = await query(
+    `select table_schema as s, table_name as t, column_name as c from information_schema.columns
+     where table_schema in (?) order by table_schema, table_name, ordinal_position`,
+    [schemas],
+  );
+  const tables = new Map<string, TableInfo & { columns: string[] }>();
+  for (const row of rows) {
+    const key = `${String(row.s)}\u0000${String(row.t)}`;
+    if (!wanted.has(key)) continue;
+    let table = tables.get(key);
+    if (!table) {
+      table = { schema: String(row.s), table: String(row.t), columns: [], ownedSequences: [] };
+      tables.set(key, table);
+    }
+    table.columns.push(String(row.c));
+  }
+  return [...tables.values()];
+}
+
+/** login -> its default roles. */
+function defaultRolesOf(
+  accounts: readonly Row[],
+  defaults: readonly Row[],
+  flavor: MysqlFlavor,
+): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  const add = (login: string, role: string) => map.set(login, (map.get(login) ?? new Set()).add(role));
+  if (flavor.defaultRolesSql) {
+    for (const d of defaults) add(String(d.login), String(d.role));
+  } else {
+    for (const a of accounts) if (a.default_role) add(String(a.name), String(a.default_role));
+  }
+  return map;
+}
+
+/** A role that is granted but not a default role is not active at login: as good as not inherited. */
+function toMembership(
+  role: string,
+  member: string,
+  defaultRoles: ReadonlyMap<string, Set<string>>,
+): Membership {
+  if (isRoleName(member) || defaultRoles.get(member)?.has(role)) return { role, member };
+  return { role, member, inherits: false };
+}
+
+function toRoleState(
+  row: Row,
+  userPrivColumns: readonly string[],
+  dynamic: readonly Row[],
+  marked: ReadonlySet<string>,
+  accounts: AccountOptions,
+): RoleState {
+  const name = String(row.name);
+  const canLogin = truthy(row.can_login);
+  const attributes = [
+    ...heldPrivileges(row, userPrivColumns).map((p) => `global privilege ${p}`),
+    ...dynamic
+      .filter((d) => String(d.user) === name)
+      .map((d) => `global privilege ${String(d.priv).toLowerCase()}`),
+    ...(canLogin ? loginSettingDifferences(row, accounts) : []),
+  ];
+  return { name, canLogin, managedMarker: marked.has(name), attributes: [...new Set(attributes)] };
+}
+
+/** REQUIRE and MAX_USER_CONNECTIONS that differ from the config, in render.ts's vocabulary. */
+function loginSettingDifferences(row: Row, accounts: AccountOptions): string[] {
+  const differences: string[] = [];
+  const requiresTls = String(row.ssl_type ?? '') !== '';
+  if (accounts.requireTls && !requiresTls) differences.push('tls not required');
+  if (!accounts.requireTls && requiresTls) differences.push('tls required');
+  const max = Number(row.max_user_connections ?? 0);
+  if (max !== accounts.maxUserConnections) differences.push(`max user connections ${max}`);
+  return differences;
+}
+
+/** `Select_priv: 'Y'` columns -> `select`; `Grant_priv` -> `grant option`; `Create_tmp_table_priv` -> `create temporary tables`. */
+function heldPrivileges(row: Row, columns: readonly string[]): string[] {
+  return columns.filter((c) => String(row[c]) === 'Y').map(privilegeOfColumn);
+}
+
+const COLUMN_PRIVILEGE_NAMES: Readonly<Record<string, string>> = {
+  grant: 'grant option',
+  create_tmp_table: 'create temporary tables',
+  show_db: 'show databases',
+  repl_slave: 'replication slave',
+  repl_client: 'replication client',
+  create_user: 'create user',
+};
+
+function privilegeOfColumn(column: string): string {
+  const base = column.replace(/_priv$/, '').toLowerCase();
+  return COLUMN_PRIVILEGE_NAMES[base] ?? base.replaceAll('_', ' ');
+}
+
+/** A SET column (`Select,Insert,Grant`) -> `['select', 'insert', 'grant option']`. */
+function setMembers(value: unknown): string[] {
+  const text = Buffer.isBuffer(value) ? value.toString('utf8') : String(value ?? '');
+  return text
+    .split(',')
+    .filter((p) => p !== '')
+    .map((p) => (p.toLowerCase() === 'grant' ? 'grant option' : p.toLowerCase()));
+}
+
+function truthy(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 1n;
+}
