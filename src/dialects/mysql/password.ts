@@ -7,9 +7,9 @@
 import { createHash, randomInt } from 'node:crypto';
 
 /**
- * mysql_native_password: `*` + upper-case hex of SHA1(SHA1(password)).
- * Note: this hash is enough to log in with the native protocol, so it is as
- * secret as the password (MariaDB stores the same value in mysql.global_priv).
+ * mysql_native_password: `*` + upper-case hex of SHA1(SHA1(password)), the
+ * value MariaDB stores. Not enough to log in by itself, but it is together
+ * with a captured unencrypted handshake: keep logs that hold it private.
  */
 export function mysqlNativePasswordHash(password: string): string {
   const inner = createHash('sha1').update(password, 'utf8').digest();
