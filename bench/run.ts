@@ -47,6 +47,7 @@ import {
   metricsTable,
   withRatio,
 } from './report.js';
+import { benchMariadb, type MariadbOutcome } from './mariadb.js';
 import { formatMs, median, timed } from './stats.js';
 
 const { escapeIdentifier } = pg;
@@ -63,7 +64,6 @@ const quiet = () => undefined;
 
 /** Sections of the benchmark that other work has not built yet: reported, never invented. */
 const NOT_AVAILABLE = [
-  { section: 'MariaDB plan/apply', reason: 'the MySQL/MariaDB dialect is not built yet' },
   { section: 're-encryption throughput', reason: 'the re-encryption engine is not built yet' },
   { section: 'CLI cold start', reason: 'this measurement is not built yet' },
 ] as const;
@@ -614,6 +614,7 @@ function printReport(
   machine: Machine,
   settings: string,
   outcome: RunOutcome,
+  mariadb: MariadbOutcome,
   totalSeconds: number,
   loadAtEnd: number,
 ): string {
@@ -649,6 +650,13 @@ function printReport(
     '## Where a no-op re-plan spends its time',
     '',
     breakdownTable(outcome.breakdown),
+    '',
+    `## plan/apply on MariaDB (${mariadb.version})`,
+    '',
+    'The same tables and policies on a throwaway MariaDB (test/harness/mariadb.ts). Baseline: the SQL apply ran,',
+    'replayed one statement per round trip on one mysql2 connection after the accounts were dropped again.',
+    '',
+    metricsTable(mariadb.metrics, new Map([['mariadb.baseline.rawStatements', 'raw statements']])),
     '',
     '## Not measured yet',
     '',
@@ -689,9 +697,10 @@ async function main(): Promise<number> {
     const machine = describeMachine(server.version, sourceLabel(server));
     const settings = await serverSettings(server.adminUrl);
     const outcome = await benchPostgres(server, options, cleanup);
+    const mariadb = await benchMariadb(options, (what, run) => cleanup.add(what, run), progress);
     const totalSeconds = (performance.now() - started) / 1000;
     const loadAtEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
-    process.stdout.write(printReport(options, machine, settings, outcome, totalSeconds, loadAtEnd));
+    process.stdout.write(printReport(options, machine, settings, outcome, mariadb, totalSeconds, loadAtEnd));
 
     const output = options.output ?? fileURLToPath(new URL('./results.json', import.meta.url));
     const results = {
@@ -710,6 +719,10 @@ async function main(): Promise<number> {
         notes: m.notes,
       })),
       replanBreakdown: outcome.breakdown.map((b) => ({ ...b, ms: Math.round(b.ms * 1000) / 1000 })),
+      mariadb: {
+        version: mariadb.version,
+        metrics: mariadb.metrics.map((m) => ({ ...m, ms: Math.round(m.ms * 1000) / 1000 })),
+      },
       notAvailable: NOT_AVAILABLE,
     };
     await fsp.writeFile(output, `${JSON.stringify(results, null, 2)}\n`);
