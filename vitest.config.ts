@@ -8,8 +8,10 @@ export default defineConfig({
     allowOnly: false,
     passWithNoTests: false,
     reporters: ['default', new SummaryReporter()],
-    // dist/ built once for tests that spawn the real binary; one PostgreSQL server for the
-    // whole run, shared by every test file (test/harness/postgres.ts).
+    // dist/ built once for tests that spawn the real binary; one PostgreSQL server and one MariaDB
+    // (or MySQL) server for the whole run, started in parallel and shared by every test file
+    // (test/harness/global-setup.ts). The shared scenarios in test/integration/engines/ run once per
+    // engine of test/harness/engines.ts; DBWARDEN_TEST_ENGINES=postgres|mysql selects engines.
     globalSetup: ['test/harness/build-dist.ts', 'test/harness/global-setup.ts'],
     // Integration tests talk to real servers: allow for slow machines and busy parallel workers.
     testTimeout: 60_000,

@@ -1,28 +1,23 @@
 /**
- * The core contract on a real server: apply a multi-component policy to a
- * fresh database, verify it, then prove it by logging in as each component
- * and running every verb on every column of every table.
+ * The core contract on a real server, on every engine: apply a multi-component
+ * policy to a fresh database, verify it, then prove it by logging in as each
+ * component and running every verb on every column of every table.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  asLogin,
-  createScenario,
-  ident,
-  outcome,
-  type PolicySpec,
-  type Scenario,
-  type TableSpec,
-} from './scenario.js';
+import { ENGINES, type TestEngine } from '../../harness/engines.js';
+import { createScenario, type PolicySpec, type Scenario, type TableSpec } from './scenario.js';
 
 const TABLES = Array.from({ length: 30 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
 const COLUMNS = ['id', 'a', 'b', 'c'];
 
-/** Every table has a serial id, so column inserts also need USAGE on its sequence. */
-const SETUP_SQL = TABLES.map(
-  (t) => `create table ${t} (id serial primary key, a text, b text, c text);`,
-).join('\n');
+/**
+ * Every table has an auto-numbered id (PostgreSQL: serial, so column inserts also need USAGE on its
+ * sequence; MySQL: auto_increment).
+ */
+const setupSql = (engine: TestEngine) =>
+  TABLES.map((t) => `create table ${t} (${engine.serialId}, a text, b text, c text);`).join('\n');
 
 const range = (from: number, to: number) => TABLES.slice(from - 1, to);
 const each = (tables: string[], spec: TableSpec) => Object.fromEntries(tables.map((t) => [t, spec]));
@@ -63,14 +58,14 @@ function allowed(policy: PolicySpec, table: string, verb: Verb, column: string):
   return columns === 'all' || (Array.isArray(columns) && columns.includes(column));
 }
 
-function probe(table: string, verb: Verb, column: string): string {
-  const t = ident(table);
-  const c = ident(column);
+function probe(engine: TestEngine, table: string, verb: Verb, column: string): string {
+  const t = engine.ident(table);
+  const c = engine.ident(column);
   switch (verb) {
     case 'select':
       return `SELECT ${c} FROM ${t} WHERE false`;
     case 'insert':
-      // A real row: the id default calls nextval() with the login's own privileges.
+      // A real row: on PostgreSQL the id default calls nextval() with the login's own privileges.
       return column === 'id'
         ? `INSERT INTO ${t} (id) VALUES (DEFAULT)`
         : `INSERT INTO ${t} (${c}) VALUES (NULL)`;
@@ -81,11 +76,12 @@ function probe(table: string, verb: Verb, column: string): string {
   }
 }
 
-describe('apply and verify on PostgreSQL', () => {
+describe.each(ENGINES)('apply and verify on $title', (engine) => {
   let s: Scenario;
+  const denied = engine.deniedCodes.join('|');
 
   beforeAll(async () => {
-    s = await createScenario({ setupSql: SETUP_SQL, policies: POLICIES });
+    s = await createScenario(engine, { setupSql: setupSql(engine), policies: POLICIES });
   });
   afterAll(async () => {
     await s.cleanup();
@@ -111,21 +107,25 @@ describe('apply and verify on PostgreSQL', () => {
   });
 
   it.each(['api', 'conductor', 'scheduler'])(
-    'as %s, every allowed verb succeeds and every other verb on every table fails with 42501',
+    `as %s, every allowed verb succeeds and every other verb on every table fails with ${denied}`,
     async (component) => {
       const policy = POLICIES.find((p) => p.component === component) as PolicySpec;
       const url = s.credentials(component).targets.main1?.url as string;
+      expect(url.startsWith(`${engine.urlScheme}://`)).toBe(true);
       const mismatches: string[] = [];
       let allowedCount = 0;
-      await asLogin(url, async (c) => {
+      await engine.asLogin(url, async (c) => {
         for (const table of TABLES) {
           for (const verb of ['select', 'insert', 'update', 'delete'] as const) {
             for (const column of verb === 'delete' ? ['id'] : COLUMNS) {
-              const expected = allowed(policy, table, verb, column) ? 'ok' : '42501';
-              if (expected === 'ok') allowedCount++;
-              const got = await outcome(c, probe(table, verb, column));
-              if (got !== expected)
-                mismatches.push(`${verb} ${table}.${column}: expected ${expected}, got ${got}`);
+              const isAllowed = allowed(policy, table, verb, column);
+              if (isAllowed) allowedCount++;
+              const got = await engine.outcome(c, probe(engine, table, verb, column));
+              const ok = isAllowed ? got === 'ok' : engine.deniedCodes.includes(got);
+              if (!ok)
+                mismatches.push(
+                  `${verb} ${table}.${column}: expected ${isAllowed ? 'ok' : denied}, got ${got}`,
+                );
             }
           }
         }
@@ -136,31 +136,21 @@ describe('apply and verify on PostgreSQL', () => {
   );
 
   it('compute cannot log in at all', async () => {
-    const roles = await s.admin((c) =>
-      c.query('select rolname from pg_roles where rolname = $1', [`${s.app}_compute`]),
-    );
-    expect(roles.rowCount).toBe(0);
+    const accounts = await engine.accounts(`${s.app}_compute`);
+    expect(accounts).toEqual([]);
   });
 
-  it('marks the roles it made, with no powers beyond table access', async () => {
-    const { rows } = await s.admin((c) =>
-      c.query<{ rolname: string; rolcanlogin: boolean; powers: boolean; comment: string }>(
-        `select rolname, rolcanlogin, rolsuper or rolcreatedb or rolcreaterole or rolreplication or rolbypassrls as powers,
-                shobj_description(oid, 'pg_authid') as comment
-         from pg_roles where starts_with(rolname, $1) order by rolname`,
-        [`${s.app}_`],
-      ),
-    );
-    expect(rows.map((r) => [r.rolname.slice(s.app.length + 1), r.rolcanlogin, r.powers])).toEqual([
-      ['api', true, false],
-      ['api_role', false, false],
-      ['conductor', true, false],
-      ['conductor_role', false, false],
-      ['scheduler', true, false],
-      ['scheduler_role', false, false],
+  it('marks the roles it made, with no powers beyond table access, each login getting its grants from its role', async () => {
+    const accounts = await engine.accounts(`${s.app}_`);
+    const name = (n: string) => n.slice(s.app.length + 1);
+    expect(accounts.map((a) => [name(a.name), a.canLogin, a.powers, a.via && name(a.via)])).toEqual([
+      ['api', true, false, 'api_role'],
+      ['api_role', false, false, null],
+      ['conductor', true, false, 'conductor_role'],
+      ['conductor_role', false, false, null],
+      ['scheduler', true, false, 'scheduler_role'],
+      ['scheduler_role', false, false, null],
     ]);
-    expect(new Set(rows.map((r) => r.comment))).toEqual(
-      new Set([`dbwarden: managed role of app ${s.app}; manual changes are reverted by dbwarden apply`]),
-    );
+    expect(new Set(accounts.map((a) => a.mark))).toEqual(new Set([engine.expectedMark(s.app)]));
   });
 });

@@ -1,22 +1,21 @@
 /**
  * Two apply processes started at the same moment: the second waits on
- * dbwarden's advisory lock, re-reads the catalog, and both end correct.
+ * dbwarden's lock, re-reads the catalog, and both end correct. On every engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../harness/engines.js';
 import { createScenario, type Scenario } from './scenario.js';
 
-const SETUP_SQL = Array.from(
-  { length: 12 },
-  (_, i) => `create table t${i} (id serial primary key, a text);`,
-).join('\n');
 const tables = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`t${i}`, ['select', 'insert']]));
 
-describe('concurrent applies on PostgreSQL', () => {
+describe.each(ENGINES)('concurrent applies on $title', (engine) => {
   let s: Scenario;
 
   beforeAll(async () => {
-    s = await createScenario({
-      setupSql: SETUP_SQL,
+    s = await createScenario(engine, {
+      setupSql: Array.from({ length: 12 }, (_, i) => `create table t${i} (${engine.serialId}, a text);`).join(
+        '\n',
+      ),
       policies: [
         { component: 'api', tables },
         { component: 'conductor', tables },

@@ -1,35 +1,22 @@
 /**
  * Drift made by hand is found, shown as exactly the changes that undo it,
  * repaired by apply, and a second apply runs no statement at all (read from
- * the server's own statement log, not from dbwarden's report).
+ * the server's own statement log, not from dbwarden's report). On every engine.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../harness/engines.js';
 import { createScenario, type Scenario } from './scenario.js';
 
-const SETUP_SQL = `
-create table instances (id serial primary key, uuid text, host text);
-create table services (id serial primary key, host text, topic text);
-create table compute_nodes (id serial primary key, host text);`;
-
-/** Statements the server logged after `marker`, as its log lines. */
-function loggedAfter(logFile: string, marker: string): string[] {
-  const log = fs.readFileSync(logFile, 'utf8');
-  const at = log.lastIndexOf(marker);
-  if (at < 0) throw new Error(`marker ${marker} not found in the server log`);
-  return log
-    .slice(at)
-    .split('\n')
-    .filter((line) => line.includes('statement: '));
-}
-
-describe('drift on PostgreSQL', () => {
+describe.each(ENGINES)('drift on $title', (engine) => {
   let s: Scenario;
 
   beforeAll(async () => {
-    s = await createScenario({
-      setupSql: SETUP_SQL,
+    s = await createScenario(engine, {
+      setupSql: `
+create table instances (${engine.serialId}, uuid text, host text);
+create table services (${engine.serialId}, host text, topic text);
+create table compute_nodes (${engine.serialId}, host text);`,
       policies: [
         {
           component: 'scheduler',
@@ -45,8 +32,8 @@ describe('drift on PostgreSQL', () => {
 
   it('plan --exit-code shows exactly the hand-made changes, apply repairs them, and a rerun runs nothing', async () => {
     const role = `${s.app}_scheduler_role`;
-    await s.admin((c) =>
-      c.query(`grant delete on instances to "${role}"; revoke update on services from "${role}";`),
+    await s.sql(
+      `${engine.grantSql('DELETE', 'instances', role)}; ${engine.revokeSql('UPDATE', 'services', role)};`,
     );
 
     const drift = await s.cli('plan', '--exit-code', '--format', 'json');
@@ -58,7 +45,7 @@ describe('drift on PostgreSQL', () => {
         target: 'main1',
         component: 'scheduler',
         role,
-        object: { kind: 'table', schema: 'public', table: 'instances' },
+        object: { kind: 'table', schema: s.schema, table: 'instances' },
         privileges: ['delete'],
       },
       {
@@ -66,51 +53,53 @@ describe('drift on PostgreSQL', () => {
         target: 'main1',
         component: 'scheduler',
         role,
-        object: { kind: 'table', schema: 'public', table: 'services' },
+        object: { kind: 'table', schema: s.schema, table: 'services' },
         privileges: ['update'],
       },
     ]);
     const text = await s.cli('plan');
-    expect(text.stdout).toContain(`- revoke delete on table public.instances from ${role}`);
-    expect(text.stdout).toContain(`+ grant update on table public.services to ${role}`);
+    expect(text.stdout).toContain(`- revoke delete on table ${s.schema}.instances from ${role}`);
+    expect(text.stdout).toContain(`+ grant update on table ${s.schema}.services to ${role}`);
 
     expect((await s.cli('apply')).code).toBe(0);
     expect((await s.cli('plan', '--exit-code')).code).toBe(0);
     expect((await s.cli('verify')).code).toBe(0);
 
     const marker = `dbwarden-noop-${randomUUID()}`;
-    await s.admin((c) => c.query(`select '${marker}'`));
+    await s.sql(`select '${marker}'`);
     const again = await s.cli('apply', '--format', 'json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ statements: 0, changes: [] });
-    const logFile = inject('pgLogFile');
-    if (logFile === '') {
+    const log = engine.statementLog;
+    if (log === undefined) {
       process.stderr.write(
-        'drift test: the server has no log file; checked the reported statement count only\n',
+        `drift test (${engine.title}): the server has no log file; checked the reported statement count only\n`,
       );
       return;
     }
     // Other test files share the server: only statements naming this test's roles count.
-    const ddl = loggedAfter(logFile, marker).filter(
-      (line) => line.includes(s.app) && /\b(GRANT|REVOKE|CREATE|ALTER|DROP|COMMENT)\b/i.test(line),
+    const changed = (await log.statementsAfter(marker)).filter(
+      (statement) => statement.includes(s.app) && engine.changeStatement.test(statement),
     );
-    // The same filter does see apply's statements: the first apply above logged some.
-    expect(fs.readFileSync(logFile, 'utf8')).toContain(
-      `GRANT UPDATE ON TABLE "public"."services" TO "${role}"`,
-    );
-    expect(ddl).toEqual([]);
+    // The same filter does see apply's statements: the repair above logged one.
+    expect(log.text()).toMatch(engine.grantLoggedPattern(s.schema, 'services', 'update', role));
+    expect(
+      log.statements().filter((st) => st.includes(s.app) && engine.changeStatement.test(st)).length,
+    ).toBeGreaterThan(0);
+    expect(changed).toEqual([]);
   });
 
   it('verify reports a missing and an extra privilege per table, and exits 3', async () => {
     const role = `${s.app}_scheduler_role`;
-    await s.admin((c) =>
-      c.query(`grant truncate on compute_nodes to "${role}"; revoke insert on services from "${role}";`),
+    const extra = engine.extraPrivilege;
+    await s.sql(
+      `${engine.grantSql(extra.sql, 'compute_nodes', role)}; ${engine.revokeSql('INSERT', 'services', role)};`,
     );
     const verified = await s.cli('verify');
     expect(verified.code).toBe(3);
     expect(verified.stdout).toContain('FAIL  scheduler on main1');
-    expect(verified.stdout).toContain('extra   truncate on table public.compute_nodes');
-    expect(verified.stdout).toContain('missing insert on table public.services');
+    expect(verified.stdout).toContain(`extra   ${extra.word} on table ${s.schema}.compute_nodes`);
+    expect(verified.stdout).toContain(`missing insert on table ${s.schema}.services`);
     expect((await s.cli('apply')).code).toBe(0);
     expect((await s.cli('verify')).code).toBe(0);
   });

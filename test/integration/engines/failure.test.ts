@@ -1,17 +1,23 @@
 /**
- * A statement the server refuses: the target's transaction rolls back, the
- * error names what dbwarden was doing (not its SQL), and a rerun after the
- * cause is fixed finishes the job. Also: roles of removed components go.
+ * A statement the server refuses: the error names what dbwarden was doing (not
+ * its SQL), on a transactional engine the target's transaction rolls back, and
+ * a rerun after the cause is fixed finishes the job. Also: roles of removed
+ * components go; unmarked roles stay; a role with a managed name is adopted.
+ * On every engine (how the server is made to refuse: see refuseDrop in the
+ * engine table).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../harness/engines.js';
 import { createScenario, type Scenario } from './scenario.js';
 
-describe('a refused statement on PostgreSQL', () => {
+describe.each(ENGINES)('a refused statement on $title', (engine) => {
   let s: Scenario;
 
   beforeAll(async () => {
-    s = await createScenario({
-      setupSql: 'create table services (id serial primary key, host text); create table leftovers (id int);',
+    s = await createScenario(engine, {
+      setupSql: `create table services (${engine.serialId}, host text); create table leftovers (id int);`,
       policies: [
         { component: 'api', tables: { services: ['select'] } },
         { component: 'old', tables: { services: ['select', 'update'] } },
@@ -20,68 +26,63 @@ describe('a refused statement on PostgreSQL', () => {
     expect((await s.cli('apply')).code).toBe(0);
   });
   afterAll(async () => {
+    await engine.refuseDrop.unblock(s, 'old');
     await s.cleanup();
   });
 
-  const roles = async () =>
-    (
-      await s.admin((c) =>
-        c.query<{ rolname: string }>(
-          'select rolname from pg_roles where starts_with(rolname, $1) order by 1',
-          [`${s.app}_`],
-        ),
-      )
-    ).rows.map((r) => r.rolname.slice(s.app.length + 1));
+  const roles = async () => (await engine.accounts(`${s.app}_`)).map((a) => a.name.slice(s.app.length + 1));
 
-  it('rolls the target back, names the intent, and a rerun after the fix completes', async () => {
-    // The removed component's role owns a table: PostgreSQL refuses to drop it.
-    await s.admin((c) => c.query(`alter table leftovers owner to "${s.app}_old_role"`));
+  it('names the intent, keeps what is left to do pending, and a rerun after the fix completes', async () => {
+    await engine.refuseDrop.block(s, 'old');
     s.writePolicies([{ component: 'api', tables: { services: ['select', 'insert'] } }]);
 
     const failed = await s.cli('apply');
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain(
-      `target main1: could not drop role ${s.app}_old_role: role "${s.app}_old_role" cannot be dropped because some objects depend on it (SQLSTATE 2BP01)`,
-    );
+    for (const expected of engine.refuseDrop.expectedErrors(s, 'old'))
+      expect(failed.stderr).toContain(expected);
     expect(failed.stderr).toContain('run apply again');
-    expect(failed.stderr).not.toContain('DROP ROLE');
-    // Nothing of that transaction stayed: the old roles and api's missing insert are as before.
-    expect(await roles()).toEqual(['api', 'api_role', 'old', 'old_role']);
+    for (const sql of engine.rawSqlWords) expect(failed.stderr).not.toContain(sql);
+    if (engine.transactionalDdl) {
+      // Nothing of that transaction stayed: the old roles and api's missing insert are as before.
+      expect(await roles()).toEqual(['api', 'api_role', 'old', 'old_role']);
+    } else {
+      // Statements before the refused one stay (DDL commits at once); the refused drop did not happen.
+      expect(await roles()).toEqual(expect.arrayContaining(['api', 'api_role', 'old_role']));
+    }
     expect((await s.cli('plan', '--exit-code')).code).toBe(3);
 
-    await s.admin((c) => c.query('alter table leftovers owner to current_user'));
+    await engine.refuseDrop.unblock(s, 'old');
     const fixed = await s.cli('apply');
     expect(fixed.code).toBe(0);
-    expect(fixed.stdout).toContain(`- drop login ${s.app}_old`);
+    if (engine.transactionalDdl) {
+      expect(fixed.stdout).toContain(`- drop login ${s.app}_old`);
+      expect(fixed.stdout).toContain('removed credentials/old.json');
+    }
     expect(fixed.stdout).toContain(`- drop role ${s.app}_old_role`);
-    expect(fixed.stdout).toContain('removed credentials/old.json');
     expect(await roles()).toEqual(['api', 'api_role']);
     expect((await s.cli('verify')).code).toBe(0);
+    // The removed component's password opens nothing any more: its credential file is gone too.
+    expect(fs.existsSync(path.join(s.credentialsDir, 'old.json'))).toBe(false);
   });
 
   it('leaves unmarked roles alone, and adopts an existing role that has a managed name', async () => {
     const legacy = `${s.app}_legacy`;
-    await s.admin((c) =>
-      c.query(`create role "${legacy}" nologin; grant select, delete on services to "${legacy}";
-               create role "${s.app}_web_role" nologin createdb; grant truncate on services to "${s.app}_web_role";`),
-    );
+    await s.sql(engine.adoption.setupSql(s.app));
     s.writePolicies([
       { component: 'api', tables: { services: ['select', 'insert'] } },
       { component: 'web', tables: { services: ['select'] } },
     ]);
     const applied = await s.cli('apply');
     expect(applied.code).toBe(0);
-    expect(applied.stdout).toContain(`~ mark ${s.app}_web_role as managed by dbwarden`);
-    expect(applied.stdout).toContain(`~ alter role ${s.app}_web_role: remove createdb`);
-    expect(applied.stdout).toContain(`- revoke truncate on table public.services from ${s.app}_web_role`);
+    for (const line of engine.adoption.expectedPlanLines(s.app, s.schema))
+      expect(applied.stdout).toContain(line);
     expect(applied.stdout).not.toContain(legacy);
-    const legacyGrants = await s.admin((c) =>
-      c.query<{ p: string }>(
-        `select privilege_type as p from information_schema.role_table_grants where grantee = $1 order by 1`,
-        [legacy],
-      ),
-    );
-    expect(legacyGrants.rows.map((r) => r.p)).toEqual(['DELETE', 'SELECT']);
+    expect(await engine.tableGrantsOf(s.db, 'services', legacy)).toEqual(['DELETE', 'SELECT']);
     expect((await s.cli('verify')).code).toBe(0);
+    const web = (await engine.accounts(`${s.app}_web`)).map((a) => [a.name, a.mark]);
+    expect(web).toEqual([
+      [`${s.app}_web`, engine.expectedMark(s.app)],
+      [`${s.app}_web_role`, engine.expectedMark(s.app)],
+    ]);
   });
 });

@@ -1,13 +1,14 @@
-/** A policy naming a table or column the target lacks: exit 2 per target, nothing applied. */
+/** A policy naming a table or column the target lacks: exit 2 per target, nothing applied. On every engine. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../harness/engines.js';
 import { createScenario, type Scenario } from './scenario.js';
 
-describe('policies naming missing objects on PostgreSQL', () => {
+describe.each(ENGINES)('policies naming missing objects on $title', (engine) => {
   let s: Scenario;
 
   beforeAll(async () => {
-    s = await createScenario({
-      setupSql: 'create table services (id serial primary key, host text);',
+    s = await createScenario(engine, {
+      setupSql: `create table services (${engine.serialId}, host text);`,
       policies: [
         { component: 'api', tables: { services: ['select'], no_such_table: ['select'] } },
         { component: 'scheduler', tables: { services: { select: ['host', 'no_such_column'] } } },
@@ -24,16 +25,14 @@ describe('policies naming missing objects on PostgreSQL', () => {
       const run = await s.cli(command);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(
-        'target main1: table public.no_such_table does not exist (policy of component api)',
+        `target main1: table ${s.schema}.no_such_table does not exist (policy of component api)`,
       );
       expect(run.stderr).toContain(
-        'target main1: column public.services.no_such_column does not exist (policy of component scheduler)',
+        `target main1: column ${s.schema}.services.no_such_column does not exist (policy of component scheduler)`,
       );
       expect(run.stderr).toContain('nothing was applied');
-      const roles = await s.admin((c) =>
-        c.query('select 1 from pg_roles where starts_with(rolname, $1)', [`${s.app}_`]),
-      );
-      expect(roles.rowCount).toBe(0);
+      // No role, no login, no mark.
+      expect(await engine.accounts(`${s.app}_`)).toEqual([]);
     },
   );
 

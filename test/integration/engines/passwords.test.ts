@@ -1,15 +1,16 @@
 /**
- * Passwords: never in the server log (log_statement=all), stdout, stderr or
- * plans; credential files are 0600 and work; rotation changes the password and
- * the old one stops working; a lost credential file is a clear error.
+ * Passwords: never in the server's statement log (PostgreSQL: log_statement=all;
+ * MySQL: the general log), stdout, stderr or plans; credential files are 0600
+ * and work; rotation changes the password and the old one stops working; a lost
+ * credential file is a clear error. On every engine.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { withClient } from '../../harness/databases.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../harness/engines.js';
 import { type CliRun, createScenario, type Scenario } from './scenario.js';
 
-describe('passwords and credential files on PostgreSQL', () => {
+describe.each(ENGINES)('passwords and credential files on $title', (engine) => {
   let s: Scenario;
   const outputs: CliRun[] = [];
   const run = async (...args: string[]) => {
@@ -19,8 +20,8 @@ describe('passwords and credential files on PostgreSQL', () => {
   };
 
   beforeAll(async () => {
-    s = await createScenario({
-      setupSql: 'create table services (id serial primary key, host text);',
+    s = await createScenario(engine, {
+      setupSql: `create table services (${engine.serialId}, host text);`,
       policies: [
         { component: 'api', tables: { services: ['select'] } },
         { component: 'scheduler', tables: { services: ['select', 'update'] } },
@@ -31,8 +32,7 @@ describe('passwords and credential files on PostgreSQL', () => {
     await s.cleanup();
   });
 
-  const connect = (url: string) =>
-    withClient(url, async (c) => (await c.query('select current_user as u')).rows[0] as { u: string });
+  const connect = async (url: string) => ({ u: await engine.whoami(url) });
 
   it('writes 0600 credential files whose URLs log in, and keeps passwords out of every output and the server log', async () => {
     await run('plan');
@@ -49,6 +49,7 @@ describe('passwords and credential files on PostgreSQL', () => {
       const creds = s.credentials(component);
       expect(creds).toMatchObject({ component, username: `${s.app}_${component}` });
       expect(creds.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(creds.targets.main1?.url.startsWith(`${engine.urlScheme}://`)).toBe(true);
       expect(await connect(creds.targets.main1?.url as string)).toEqual({ u: `${s.app}_${component}` });
       passwords.push(creds.password);
     }
@@ -56,14 +57,15 @@ describe('passwords and credential files on PostgreSQL', () => {
 
     const printed = outputs.map((o) => o.stdout + o.stderr).join('\n');
     for (const password of passwords) expect(printed).not.toContain(password);
-    const logFile = inject('pgLogFile');
-    if (logFile === '') {
-      process.stderr.write('passwords test: the server has no log file; checked dbwarden output only\n');
+    if (engine.statementLog === undefined) {
+      process.stderr.write(
+        `passwords test (${engine.title}): the server has no log file; checked dbwarden output only\n`,
+      );
       return;
     }
-    const log = fs.readFileSync(logFile, 'utf8');
-    // The server log did record the role creation, with a verifier in place of the password.
-    expect(log).toMatch(new RegExp(`CREATE ROLE "${s.app}_api" LOGIN .* PASSWORD 'SCRAM-SHA-256\\$4096:`));
+    const log = engine.statementLog.text();
+    // The server log did record the login's creation, with a verifier in place of the password.
+    expect(log).toMatch(engine.loginCreatedPattern(`${s.app}_api`));
     for (const password of passwords) expect(log).not.toContain(password);
   });
 
@@ -77,9 +79,14 @@ describe('passwords and credential files on PostgreSQL', () => {
     expect(after.password).not.toBe(before.password);
     expect(rotated.stdout + rotated.stderr).not.toContain(after.password);
     expect(await connect(after.targets.main1?.url as string)).toEqual({ u: `${s.app}_api` });
-    await expect(connect(before.targets.main1?.url as string)).rejects.toMatchObject({ code: '28P01' });
+    await expect(connect(before.targets.main1?.url as string)).rejects.toMatchObject({
+      code: engine.authFailedCode,
+    });
     // Other components keep theirs.
     expect(s.credentials('scheduler')).toEqual(scheduler);
+    // Setting a new password sends the server a verifier too, never the password.
+    const log = engine.statementLog?.text();
+    if (log !== undefined) expect(log).not.toContain(after.password);
   });
 
   it('a lost credential file of an existing login is a clear error that says how to recover', async () => {
@@ -115,7 +122,7 @@ describe('passwords and credential files on PostgreSQL', () => {
     // As if a run had committed a new password and died before writing the credential file.
     const current = s.credentials('api');
     const password = 'committed-but-unsaved-password-0123456789abcd';
-    await s.admin((c) => c.query(`alter role "${s.app}_api" password '${password}'`));
+    await s.sql(engine.setPasswordSql(`${s.app}_api`, password));
     const url = (current.targets.main1?.url as string).replace(current.password, password);
     fs.writeFileSync(
       path.join(s.credentialsDir, '.api.json.pending'),

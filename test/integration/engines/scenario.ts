@@ -1,24 +1,17 @@
 /**
- * A throwaway deployment for one test: its own database and app name (roles are
- * cluster-wide), a config and policy files in a temp dir, and ways to run the
- * real CLI on it, in-process or as a child process.
+ * A throwaway deployment for one test, on one engine of the table (test/harness/engines.ts): its own
+ * database and app name (roles are server-wide), a config and policy files in a temp dir, and ways
+ * to run the real CLI on it, in-process or as a child process.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { main } from '../../../src/cli/main.js';
-import {
-  createDatabase,
-  dropRolesWithPrefix,
-  type TestDatabase,
-  uniqueName,
-  withClient,
-} from '../../harness/databases.js';
+import { type TestDatabase, uniqueName } from '../../harness/databases.js';
+import type { Row, SqlConnection, TestEngine } from '../../harness/engines.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -27,7 +20,7 @@ export type TableSpec =
 
 export interface PolicySpec {
   readonly component: string;
-  /** Tables of kind `main`, schema public; undefined: a component without databases. */
+  /** Tables of kind `main`, in the default schema; undefined: a component without databases. */
   readonly tables?: Readonly<Record<string, TableSpec>>;
 }
 
@@ -38,17 +31,27 @@ export interface CliRun {
 }
 
 export interface Scenario {
+  readonly engine: TestEngine;
   readonly app: string;
   readonly dir: string;
   readonly db: TestDatabase;
+  /** The server's admin URL (holds a password: never print it). */
   readonly adminUrl: string;
+  /** The schema plan output shows for this database's tables (PostgreSQL: public; MySQL: the database). */
+  readonly schema: string;
   readonly credentialsDir: string;
+  /** Environment of the CLI runs: PATH and MAIN_URL. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** The CLI in-process, with --config pointing at this scenario. */
   cli(...args: string[]): Promise<CliRun>;
   /** The built binary as a child process. */
   spawnCli(...args: string[]): Promise<CliRun>;
+  /** The argv of the built binary on this scenario (for tests that handle the process themselves). */
+  binaryArgs(...args: string[]): string[];
   writePolicies(policies: readonly PolicySpec[]): void;
-  admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T>;
+  /** SQL as the admin, in this scenario's database; rows of the last statement. */
+  sql<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  admin<T>(fn: (c: SqlConnection) => Promise<T>): Promise<T>;
   credentials(component: string): {
     username: string;
     password: string;
@@ -57,35 +60,45 @@ export interface Scenario {
   cleanup(): Promise<void>;
 }
 
-export async function createScenario(options: {
-  setupSql: string;
-  policies: readonly PolicySpec[];
-  hardenPublic?: boolean;
-}): Promise<Scenario> {
-  const adminUrl = inject('pgAdminUrl');
-  const app = uniqueName('t').slice(0, 20);
-  const db = await createDatabase(adminUrl);
-  await withClient(db.url, (c) => c.query(options.setupSql));
+export async function createScenario(
+  engine: TestEngine,
+  options: {
+    setupSql: string;
+    policies: readonly PolicySpec[];
+    hardenPublic?: boolean;
+  },
+): Promise<Scenario> {
+  const adminUrl = engine.adminUrl();
+  // MySQL role names hold at most 32 characters: <app>_conductor_role must fit.
+  const app = uniqueName('t').slice(0, 16);
+  const db = await engine.createDatabase();
+  await engine.query(db.url, options.setupSql);
   const dir = writeDeployment(app, [{ name: 'main1', kind: 'main', urlVariable: 'MAIN_URL' }], {
     ...(options.hardenPublic ? { hardenPublic: true } : {}),
   });
   const credentialsDir = path.join(dir, 'credentials');
   const env = { PATH: process.env.PATH, MAIN_URL: db.url };
+  const binaryArgs = (...args: string[]) => [
+    path.join(root, 'bin/dbwarden.js'),
+    '--config',
+    path.join(dir, 'dbwarden.yaml'),
+    ...args,
+  ];
 
   const scenario: Scenario = {
+    engine,
     app,
     dir,
     db,
     adminUrl,
+    schema: engine.defaultSchema(db),
     credentialsDir,
+    env,
     cli: (...args) => runCli(dir, env, args),
+    binaryArgs,
     spawnCli(...args) {
       return new Promise((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [path.join(root, 'bin/dbwarden.js'), '--config', path.join(dir, 'dbwarden.yaml'), ...args],
-          { cwd: dir, env },
-        );
+        const child = spawn(process.execPath, binaryArgs(...args), { cwd: dir, env });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -101,7 +114,8 @@ export async function createScenario(options: {
       for (const f of fs.readdirSync(policyDir)) fs.rmSync(path.join(policyDir, f));
       for (const p of policies) writePolicy(dir, p.component, p.tables ? { main: p.tables } : undefined);
     },
-    admin: (fn) => withClient(db.url, fn),
+    sql: (text, params) => engine.query(db.url, text, params),
+    admin: (fn) => engine.connect(db.url, fn),
     credentials(component) {
       return JSON.parse(
         fs.readFileSync(path.join(credentialsDir, `${component}.json`), 'utf8'),
@@ -109,7 +123,7 @@ export async function createScenario(options: {
     },
     async cleanup() {
       await db.drop();
-      await dropRolesWithPrefix(adminUrl, `${app}_`);
+      await engine.dropRolesWithPrefix(`${app}_`);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -170,30 +184,3 @@ export async function runCli(
   });
   return { code, stdout, stderr };
 }
-
-/** Runs fn as the given login URL inside a transaction that is always rolled back. */
-export async function asLogin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  return withClient(url, async (c) => {
-    await c.query('BEGIN');
-    try {
-      return await fn(c);
-    } finally {
-      await c.query('ROLLBACK');
-    }
-  });
-}
-
-/** The SQLSTATE of a statement run inside a savepoint, or 'ok'. */
-export async function outcome(c: pg.Client, sql: string): Promise<string> {
-  await c.query('SAVEPOINT probe');
-  try {
-    await c.query(sql);
-    await c.query('RELEASE SAVEPOINT probe');
-    return 'ok';
-  } catch (err) {
-    await c.query('ROLLBACK TO SAVEPOINT probe');
-    return (err as { code?: string }).code ?? 'error';
-  }
-}
-
-export const ident = (name: string): string => pg.escapeIdentifier(name);

@@ -1,14 +1,15 @@
 /** hardenPublic: PUBLIC loses CONNECT/TEMPORARY on the database and CREATE on schema public. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { urlForDatabase, withClient } from '../../harness/databases.js';
-import { createScenario, type Scenario } from './scenario.js';
+import { postgresEngine } from '../../harness/engines.js';
+import { createScenario, type Scenario } from '../engines/scenario.js';
 
 describe('hardenPublic on PostgreSQL', () => {
   let s: Scenario;
   let outsider: string;
 
   beforeAll(async () => {
-    s = await createScenario({
+    s = await createScenario(postgresEngine(), {
       setupSql:
         'create table services (id serial primary key, host text); grant create on schema public to public;',
       policies: [{ component: 'api', tables: { services: ['select'] } }],
@@ -16,7 +17,7 @@ describe('hardenPublic on PostgreSQL', () => {
     });
     // A role dbwarden does not manage: it keeps what it has but loses what came through PUBLIC.
     outsider = `${s.app}x_outsider`;
-    await s.admin((c) => c.query(`create role "${outsider}" login password 'outsider-pw'`));
+    await s.sql(`create role "${outsider}" login password 'outsider-pw'`);
   });
   afterAll(async () => {
     await withClient(s.adminUrl, (c) => c.query(`drop role if exists "${outsider}"`));

@@ -14,7 +14,7 @@ import {
   withClient,
 } from '../../harness/databases.js';
 import { type PostgresServer, startPostgres } from '../../harness/postgres.js';
-import { runCli, writeDeployment, writePolicy } from './scenario.js';
+import { runCli, writeDeployment, writePolicy } from '../engines/scenario.js';
 
 /** A second server of our own, even when the suite's server came from DBWARDEN_TEST_PG_URL. */
 async function startSecondServer(): Promise<PostgresServer> {
