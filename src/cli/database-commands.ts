@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { ExitCode, InvalidInputError } from '../errors.js';
+import { changeIntent } from '../dialects/dialect.js';
 import type { PrivilegeDifference } from '../plan/expected.js';
 import type { Change } from '../plan/types.js';
 import { loadDeployment } from '../policy/load.js';
@@ -126,6 +127,7 @@ function sign(change: Change): string {
     case 'revoke-columns':
     case 'drop-login':
     case 'drop-role':
+    case 'forget-role':
       return '-';
     case 'adopt-role':
     case 'alter-role':
@@ -184,7 +186,7 @@ function planText(result: PlanResult, summary: string): string {
     for (const component of components) {
       lines.push(`  ${componentLabel(component)}`);
       for (const { change, statements } of t.changes.filter((c) => c.change.component === component)) {
-        lines.push(`    ${sign(change)} ${statements[0]?.intent ?? change.type}`);
+        lines.push(`    ${sign(change)} ${changeIntent(statements) ?? change.type}`);
       }
     }
     lines.push('');

@@ -14,6 +14,16 @@ export interface Statement {
   readonly sql: string;
   /** `sql` with secrets replaced by a placeholder: safe for plans, logs and errors. */
   readonly display: string;
+  /**
+   * An idempotent preparation that comes before the statement a change is
+   * about (MySQL: create dbwarden's bookkeeping table if missing).
+   */
+  readonly setup?: boolean;
+}
+
+/** What a change does, in words: the intent of its first statement that is not a setup step. */
+export function changeIntent(statements: readonly Statement[]): string | undefined {
+  return (statements.find((s) => s.setup !== true) ?? statements[0])?.intent;
 }
 
 /** Password material for the logins a change creates or re-keys, by login name. */

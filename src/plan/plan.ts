@@ -56,6 +56,7 @@ const PHASES: readonly ChangeType[] = [
   'grant-columns',
   'drop-login',
   'drop-role',
+  'forget-role',
 ];
 
 interface ManagedName {
@@ -103,6 +104,7 @@ function planCluster(
   const present = componentsOnCluster(desired, targets);
   const wanted = wantedRoles(present);
   const changes = planRoles(host, cluster, managed, wanted, options);
+  append(changes, planStaleMarks(host, cluster, wanted, `${desired.app}_`));
   const dropped = droppedRoles(cluster, managed, wanted);
   append(changes, planMemberships(host, cluster, managed, present, dropped));
   for (const target of targets) {
@@ -213,6 +215,18 @@ function planRoles(
     if (alter) changes.push({ ...base, ...alter });
   }
   return changes;
+}
+
+/** Marks of this app's roles that are gone and not wanted again (a wanted one is marked anew when created). */
+function planStaleMarks(
+  host: string,
+  cluster: ClusterCatalog,
+  wanted: ReadonlyMap<string, ManagedName>,
+  prefix: string,
+): Change[] {
+  return (cluster.staleMarks ?? [])
+    .filter((name) => name.startsWith(prefix) && !wanted.has(name))
+    .map((role) => ({ type: 'forget-role', target: host, component: componentOf(role, prefix), role }));
 }
 
 /** What makes a role's login flag and powers what dbwarden wants; undefined when they already are. */

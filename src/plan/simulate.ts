@@ -183,6 +183,9 @@ function applyOne(
         target.columnGrants.splice(index, 1);
       }
       return;
+    case 'forget-role':
+      if (role) throw new SimulationError(`forget-role: role ${change.role} exists`);
+      return;
     case 'drop-login':
     case 'drop-role': {
       needRole();

@@ -134,6 +134,12 @@ export interface GrantCapabilities {
 export interface ClusterCatalog {
   readonly roles: readonly RoleState[];
   readonly memberships: readonly Membership[];
+  /**
+   * Names recorded as dbwarden's whose role no longer exists. Only engines
+   * that keep marks apart from roles have any (MySQL: a dbwarden table); a
+   * stale mark would make a later, unrelated role of that name look managed.
+   */
+  readonly staleMarks?: readonly string[];
 }
 
 export interface TargetCatalog {
@@ -220,7 +226,9 @@ export type Change =
       readonly columns: readonly string[];
     })
   | (RoleChangeBase & { readonly type: 'drop-login' })
-  | (RoleChangeBase & { readonly type: 'drop-role' });
+  | (RoleChangeBase & { readonly type: 'drop-role' })
+  /** Delete the mark of a role that no longer exists (see ClusterCatalog.staleMarks). */
+  | (RoleChangeBase & { readonly type: 'forget-role' });
 
 export type ChangeType = Change['type'];
 

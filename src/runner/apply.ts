@@ -4,7 +4,12 @@
  */
 import type { CredentialDirectory } from '../credentials/credential-file.js';
 import { DatabaseError, InvalidInputError } from '../errors.js';
-import type { PasswordSource, RenderContext, Statement } from '../dialects/dialect.js';
+import {
+  changeIntent,
+  type PasswordSource,
+  type RenderContext,
+  type Statement,
+} from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
 import { plan } from '../plan/plan.js';
 import type { Change, DesiredState } from '../plan/types.js';
@@ -164,7 +169,7 @@ async function checkConverged(
   const { changes } = await planTargets(desired, targets, store, only, false);
   if (changes.length === 0) return;
   const intents = targetPlans(desired, targets, changes, () => NO_PASSWORDS).flatMap((t) =>
-    t.changes.map((c) => `  target ${t.target}: ${c.statements[0]?.intent ?? c.change.type}`),
+    t.changes.map((c) => `  target ${t.target}: ${changeIntent(c.statements) ?? c.change.type}`),
   );
   throw new DatabaseError(
     `apply committed its statements, but ${plural(changes.length, 'change')} did not take effect:\n${intents.join('\n')}`,

@@ -175,7 +175,7 @@ export async function removeCredentialFiles(
   const removed: string[] = [];
   for (const change of changes) {
     if (
-      change.type !== 'drop-login' ||
+      (change.type !== 'drop-login' && change.type !== 'forget-role') ||
       kept.has(change.component) ||
       !/^[a-z][a-z0-9_]*$/.test(change.component)
     ) {

@@ -11,7 +11,7 @@ import type { OpenTarget } from './targets.js';
 
 /** Dropping a role needs every grant it holds, on every target of its server, revoked first. */
 function isDrop(change: Change): boolean {
-  return change.type === 'drop-login' || change.type === 'drop-role';
+  return change.type === 'drop-login' || change.type === 'drop-role' || change.type === 'forget-role';
 }
 
 /**

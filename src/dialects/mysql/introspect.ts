@@ -22,6 +22,7 @@ import type {
 import type { AccountOptions, IntrospectRequest, TargetSnapshot } from '../dialect.js';
 import type { MysqlFlavor } from './flavor.js';
 import { isRoleName, MARKS_TABLE } from './render.js';
+import { compareText } from '../../util/compare.js';
 import { likePrefix } from './sql.js';
 
 export const MYSQL_CAPABILITIES: GrantCapabilities = {
@@ -80,8 +81,15 @@ export async function introspectTarget(
   );
 
   const defaultRoles = defaultRolesOf(accounts, defaults, flavor);
+  // The grant tables cover every database of the server: each target reports only its own
+  // database and the schemas its policies name, so targets sharing a server never revoke
+  // each other's grants.
+  const schemas = new Set([database, ...request.tables.map((t) => t.schema)]);
+  const inTargetTable = (g: Row) => isCandidate(g.user, g.host) && schemas.has(String(g.db));
+  const inTargetDatabase = (g: Row) => isCandidate(g.user, g.host) && schemas.has(unescapeLike(String(g.db)));
   return {
     cluster: {
+      staleMarks: [...marked].filter((name) => !candidates.has(name)).sort(compareText),
       roles: accounts
         .filter((a) => isCandidate(a.name, a.host))
         .map((a) => toRoleState(a, privColumns.user, dynamic, marked, request.accounts)),
@@ -95,36 +103,30 @@ export async function introspectTarget(
       capabilities: MYSQL_CAPABILITIES,
       tables,
       grants: [
-        ...dbGrants
-          .filter((g) => isCandidate(g.user, g.host))
-          .flatMap((g) =>
-            heldPrivileges(g, privColumns.db).map((privilege): ObjectGrant => ({
-              grantee: String(g.user),
-              object: { kind: 'schema', schema: String(g.db) },
-              privilege,
-            })),
-          ),
-        ...tableGrants
-          .filter((g) => isCandidate(g.user, g.host))
-          .flatMap((g) =>
-            setMembers(g.privileges).map((privilege): ObjectGrant => ({
-              grantee: String(g.user),
-              object: { kind: 'table', schema: String(g.db), table: String(g.name) },
-              privilege,
-            })),
-          ),
-      ],
-      columnGrants: columnGrants
-        .filter((g) => isCandidate(g.user, g.host))
-        .flatMap((g) =>
-          setMembers(g.privileges).map((privilege): ColumnGrant => ({
+        ...dbGrants.filter(inTargetDatabase).flatMap((g) =>
+          heldPrivileges(g, privColumns.db).map((privilege): ObjectGrant => ({
             grantee: String(g.user),
-            schema: String(g.db),
-            table: String(g.name),
-            column: String(g.col),
-            privilege: privilege as ColumnPrivilege,
+            object: { kind: 'schema', schema: String(g.db) },
+            privilege,
           })),
         ),
+        ...tableGrants.filter(inTargetTable).flatMap((g) =>
+          setMembers(g.privileges).map((privilege): ObjectGrant => ({
+            grantee: String(g.user),
+            object: { kind: 'table', schema: String(g.db), table: String(g.name) },
+            privilege,
+          })),
+        ),
+      ],
+      columnGrants: columnGrants.filter(inTargetTable).flatMap((g) =>
+        setMembers(g.privileges).map((privilege): ColumnGrant => ({
+          grantee: String(g.user),
+          schema: String(g.db),
+          table: String(g.name),
+          column: String(g.col),
+          privilege: privilege as ColumnPrivilege,
+        })),
+      ),
     },
   };
 }
@@ -279,6 +281,15 @@ function setMembers(value: unknown): string[] {
     .split(',')
     .filter((p) => p !== '')
     .map((p) => (p.toLowerCase() === 'grant' ? 'grant option' : p.toLowerCase()));
+}
+
+/**
+ * A database-level grant names a LIKE pattern; `nova\_api` and `nova_api` both
+ * mean the database nova_api here. Patterns with real wildcards (`nova%`) are
+ * matched by no target: verify reports what they give as extra.
+ */
+function unescapeLike(pattern: string): string {
+  return pattern.replace(/\\([_%\\])/g, '$1');
 }
 
 function truthy(value: unknown): boolean {

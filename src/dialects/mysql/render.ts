@@ -104,6 +104,13 @@ export function renderChange(change: Change, context: RenderContext): Statement[
     }
     case 'drop-login':
       return [plain(`drop login ${name}`, `DROP USER ${who}`), unmarkRole(change.role)];
+    case 'forget-role':
+      return [
+        plain(
+          `forget ${name}: remove the mark of an account that no longer exists`,
+          unmarkRole(change.role).sql,
+        ),
+      ];
     case 'drop-role':
       return [
         plain(`drop role ${name}`, `DROP ROLE ${flavor.roleAccount(change.role)}`),
@@ -185,6 +192,10 @@ function plain(intent: string, sql: string): Statement {
   return { intent, sql, display: sql };
 }
 
+function setup(intent: string, sql: string): Statement {
+  return { intent, sql, display: sql, setup: true };
+}
+
 /** The password's hash goes into `sql` only; `display` never holds it. */
 function withPassword(
   intent: string,
@@ -206,11 +217,11 @@ function withPassword(
 /** Records the role as dbwarden's for this app, creating the record table on first use. */
 function markRole(role: string, context: RenderContext): Statement[] {
   return [
-    plain(
+    setup(
       `create database ${MARKS_DATABASE} for dbwarden's records, if missing`,
       `CREATE DATABASE IF NOT EXISTS ${quoteIdent(MARKS_DATABASE)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
     ),
-    plain(
+    setup(
       `create table ${MARKS_DATABASE}.managed_roles, if missing`,
       `CREATE TABLE IF NOT EXISTS ${MARKS_TABLE} (name VARCHAR(128) NOT NULL PRIMARY KEY, app VARCHAR(64) NOT NULL, marked_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ),

@@ -121,6 +121,8 @@ export function renderChange(change: Change, context: RenderContext): Statement[
         ),
       ];
     }
+    case 'forget-role':
+      throw new TypeError('PostgreSQL keeps marks on the roles themselves: there is no stale mark to forget');
     case 'drop-login':
     case 'drop-role':
       return [

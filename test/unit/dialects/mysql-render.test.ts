@@ -1,6 +1,6 @@
 /** The exact SQL MariaDB and MySQL 8 get for every kind of change: no I/O. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ACCOUNT_OPTIONS, type RenderContext } from '../../../src/dialects/dialect.js';
+import { changeIntent, DEFAULT_ACCOUNT_OPTIONS, type RenderContext } from '../../../src/dialects/dialect.js';
 import { parseServerVersion } from '../../../src/dialects/mysql/flavor.js';
 import { renderChange } from '../../../src/dialects/mysql/render.js';
 import { likePrefix, quoteIdent, quoteLiteral } from '../../../src/dialects/mysql/sql.js';
@@ -146,6 +146,19 @@ describe('MariaDB rendering', () => {
     expect(() =>
       sql({ ...base, type: 'alter-role', role: 'nova_api', clearAttributes: ['superuser'] }),
     ).toThrow(/unknown MySQL account attribute/);
+  });
+
+  it('marks an adopted role after setting up the record table, and says so', () => {
+    const statements = renderChange({ ...base, type: 'adopt-role', role: 'nova_api_role' }, mariadb);
+    expect(statements.map((s) => s.sql)).toEqual(markOf('nova_api_role'));
+    expect(statements.map((s) => s.setup === true)).toEqual([true, true, false]);
+    expect(changeIntent(statements)).toBe('mark nova_api_role as managed by dbwarden');
+  });
+
+  it('forgets the stale record of an account that is gone', () => {
+    expect(sql({ ...base, type: 'forget-role', role: 'nova_old' })).toEqual([
+      "DELETE FROM `dbwarden`.`managed_roles` WHERE name = 'nova_old'",
+    ]);
   });
 
   it('drops the account first, then its record', () => {

@@ -374,6 +374,28 @@ describe('plan against an existing catalog', () => {
     ]);
   });
 
+  it('forgets stale marks of roles that are gone, unless a component wants the name again', () => {
+    const snapshot = catalog(
+      { db1: targetCatalog() },
+      {
+        c1: {
+          roles: [],
+          memberships: [],
+          staleMarks: ['nova_old', 'nova_old_role', 'nova_scheduler_role', 'other_x'],
+        },
+      },
+    );
+    const changes = plan(desired([scheduler]), snapshot);
+    expect(changes.filter((c) => c.type === 'forget-role')).toEqual<Change[]>([
+      { type: 'forget-role', target: 'db1', component: 'old', role: 'nova_old' },
+      { type: 'forget-role', target: 'db1', component: 'old', role: 'nova_old_role' },
+    ]);
+    expect(changes.at(-1)?.type).toBe('forget-role');
+    expect(changes.filter((c) => c.role === 'nova_scheduler_role').map((c) => c.type)).toContain(
+      'create-role',
+    );
+  });
+
   it('creates roles once per server, on its first target, and grants on each target', () => {
     const conductor = component('conductor', [
       db('api', [table('cell_mappings', ['select'])]),
