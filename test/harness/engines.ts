@@ -307,8 +307,10 @@ export function postgresEngine(): TestEngine {
     changeStatement: /\b(GRANT|REVOKE|CREATE|ALTER|DROP|COMMENT)\b/i,
 
     async waitForStatement(s, prefix, gone) {
+      // A deadline, not a count of polls: a busy machine may take seconds to start the apply.
+      const deadline = Date.now() + 60_000;
       return withClient(url(), async (c) => {
-        for (let i = 0; i < 3000 && !gone(); i++) {
+        while (!gone() && Date.now() < deadline) {
           const { rowCount } = await c.query(
             "select 1 from pg_stat_activity where application_name = 'dbwarden' and datname = $1 and query like $2",
             [s.db.name, `${prefix} %`],
