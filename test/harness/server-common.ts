@@ -142,3 +142,92 @@ function pingDocker(host: string, timeoutMs: number): Promise<string | undefined
     req.once('error', (err) => resolve(err.message));
   });
 }
+
+/** A server one source started: how to reach it, its statement log, and how to stop it. */
+export interface StartedServer {
+  adminUrl: string;
+  logFile: string | undefined;
+  /** What was started, for the stderr line, e.g. "local binaries /usr/lib/postgresql/15/bin". */
+  description: string;
+  stop(): Promise<void>;
+}
+
+/** The source forced by an environment variable, if any; a value not in `sources` is an error. */
+export function forcedSource<S extends string>(variable: string, sources: readonly S[]): S | undefined {
+  const value = process.env[variable];
+  if (value === undefined || value === '') return undefined;
+  const found = sources.find((s) => s === value);
+  if (found === undefined) throw new Error(`${variable}=${value} is not one of ${sources.join(', ')}`);
+  return found;
+}
+
+export interface ServerSearch<S extends string> {
+  /** For messages: "PostgreSQL", "MariaDB/MySQL". */
+  readonly label: string;
+  /** DBWARDEN_TEST_PG_SOURCE, ...: forces one source. */
+  readonly sourceVariable: string;
+  readonly sources: readonly S[];
+  /** DBWARDEN_TEST_PG_URL, ...: the `env` source; an unusable one fails the run instead of falling through. */
+  readonly urlVariable: string;
+  /** What that URL must be, e.g. "a superuser, password authentication over TCP". */
+  readonly urlRequirements: string;
+  readonly start: Readonly<Record<S, () => Promise<StartedServer>>>;
+  readonly serverVersion: (adminUrl: string) => Promise<string>;
+  /** Lines after "Fix one of:" when no source works. */
+  readonly fixes: readonly string[];
+}
+
+/**
+ * Tries the sources in order (or only the forced one) and returns the first
+ * server that starts and answers, with why the earlier ones were passed over.
+ * Never skips the tests: no server at all is an error saying how to get one.
+ */
+export async function startFirstServer<S extends string>(
+  search: ServerSearch<S>,
+): Promise<{ server: StartedServer; source: S; version: string; why: string; seconds: string }> {
+  const started = performance.now();
+  const forced = forcedSource(search.sourceVariable, search.sources);
+  const skipped: string[] = [];
+  for (const source of search.sources) {
+    if (forced !== undefined && source !== forced) continue;
+    let server: StartedServer;
+    try {
+      server = await search.start[source]();
+    } catch (err) {
+      if (source === 'env' && !(err instanceof Unavailable)) {
+        // An explicit choice: falling back to another server would hide the mistake.
+        throw new Error(
+          `${search.urlVariable} is set but unusable: ${errorText(err)}\n` +
+            `Fix the URL (${search.urlRequirements}) or unset it to let the tests start a server.`,
+        );
+      }
+      skipped.push(`${source}: ${err instanceof Unavailable ? err.message : `failed: ${errorText(err)}`}`);
+      continue;
+    }
+    try {
+      const version = await search.serverVersion(server.adminUrl);
+      const why =
+        skipped.length > 0
+          ? ` (${skipped.join('; ')})`
+          : forced
+            ? ` (forced by ${search.sourceVariable})`
+            : '';
+      return { server, source, version, why, seconds: ((performance.now() - started) / 1000).toFixed(1) };
+    } catch (err) {
+      await server.stop().catch((stopErr: unknown) => {
+        skipped.push(`${source}: could not stop after failure: ${errorText(stopErr)}`);
+      });
+      skipped.push(`${source}: started but did not answer: ${errorText(err)}`);
+    }
+  }
+  throw new Error(
+    [
+      forced
+        ? `Could not start ${search.label} for the integration tests from the source forced by ${search.sourceVariable}=${forced}:`
+        : `Could not start ${search.label} for the integration tests. Tried, in order:`,
+      ...skipped.map((s) => `  - ${s}`),
+      'Fix one of:',
+      ...search.fixes,
+    ].join('\n'),
+  );
+}
