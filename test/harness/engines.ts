@@ -232,17 +232,7 @@ export function postgresEngine(): TestEngine {
           await client.query('ROLLBACK');
         }
       }),
-    async outcome(c, sql) {
-      await c.query('SAVEPOINT probe');
-      try {
-        await c.query(sql);
-        await c.query('RELEASE SAVEPOINT probe');
-        return 'ok';
-      } catch (err) {
-        await c.query('ROLLBACK TO SAVEPOINT probe');
-        return (err as { code?: string }).code ?? 'error';
-      }
-    },
+    outcome: outcomeInSavepoint,
     async whoami(u) {
       const rows = await query<{ u: string }>(u, 'select current_user as u');
       return String(rows[0]?.u);
@@ -479,17 +469,7 @@ export function mysqlEngine(): TestEngine {
         await c.end().catch(() => undefined);
       }
     },
-    async outcome(c, sql) {
-      await c.query('SAVEPOINT probe');
-      try {
-        await c.query(sql);
-        await c.query('RELEASE SAVEPOINT probe');
-        return 'ok';
-      } catch (err) {
-        await c.query('ROLLBACK TO SAVEPOINT probe');
-        return (err as { code?: string }).code ?? 'error';
-      }
-    },
+    outcome: outcomeInSavepoint,
     async whoami(u) {
       const c = await mysql.createConnection({ uri: u });
       try {
@@ -760,3 +740,16 @@ function buildEngines(): TestEngine[] {
 
 /** Every engine this run tests, in a fixed order: PostgreSQL, then MariaDB or MySQL. */
 export const ENGINES: readonly TestEngine[] = buildEngines();
+
+/** Both engines have savepoints: a refused statement rolls back to it and the transaction goes on. */
+async function outcomeInSavepoint(c: SqlConnection, sql: string): Promise<string> {
+  await c.query('SAVEPOINT probe');
+  try {
+    await c.query(sql);
+    await c.query('RELEASE SAVEPOINT probe');
+    return 'ok';
+  } catch (err) {
+    await c.query('ROLLBACK TO SAVEPOINT probe');
+    return (err as { code?: string }).code ?? 'error';
+  }
+}
