@@ -241,7 +241,7 @@ function describeDifference(d: PrivilegeDifference): string {
   return `${d.problem === 'missing' ? 'missing' : 'extra  '} ${d.privilege}${columns} on ${object}`;
 }
 
-function verifyText(result: VerifyResult): string {
+export function verifyText(result: VerifyResult): string {
   const lines: string[] = [];
   for (const c of result.components) {
     if (c.targets.length === 0) {

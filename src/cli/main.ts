@@ -4,10 +4,17 @@
  */
 import { createRequire } from 'node:module';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DbwardenError, ExitCode, InvalidInputError, NotAvailableError } from '../errors.js';
+import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
 import { jsonSchemas } from '../policy/schema.js';
 import { type CliIo, type OutputFormat, printDiagnostics, printJson } from './output.js';
+import { MIGRATION_NAMES } from '../secrets/store/index.js';
 import { applyCommand, planCommand, verifyCommand } from './database-commands.js';
+import {
+  downgradeCommand,
+  statusCommand,
+  upgradeCommand,
+  verifyWithSecretsCommand,
+} from './secrets-commands.js';
 import { runValidate } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -155,11 +162,7 @@ Examples:
     .description('make roles, logins and grants match the policies; write credentials')
     .option('--rotate-passwords', 'give existing logins new passwords (all, or those of --component)')
     .option('--component <name...>', 'only the changes of these components')
-    .addOption(
-      new Option('--lock-wait <seconds>', 'how long to wait for another dbwarden run on the same databases')
-        .default(300)
-        .argParser(positiveSeconds),
-    )
+    .addOption(lockWaitOption())
     .addHelpText(
       'after',
       `
@@ -199,41 +202,155 @@ Examples:
   program
     .command('verify')
     .description('log in as every component and check its privileges equal its policy')
-    .option('--secrets', 'also decrypt every stored secret and report rows that fail [not available yet]')
-    .option('--sample <n>', 'with --secrets: decrypt only n rows per table [not available yet]')
+    .option('--secrets', 'also decrypt every stored secret where it is, and report each row that fails')
+    .addOption(
+      new Option('--sample <n>', 'with --secrets: decrypt only n rows per table').argParser(positiveCount),
+    )
+    .addOption(batchSizeOption())
     .addHelpText(
       'after',
       `
 Logs in with each component's own credentials (credentials.dir) and asks the
 server what that login can do on every table, column and sequence of the
 schemas its policy uses (has_table_privilege and friends: grants through roles
-and PUBLIC count). Reports missing and extra privileges per table; a component
-without databases must have no login. Exit 3 on any difference.`,
+and PUBLIC count; on MySQL/MariaDB, SHOW GRANTS through its default role).
+Reports missing and extra privileges per table; a component without databases
+must have no login. With --secrets, also decrypts every value of the config's
+secrets tables (or --sample N per table) with the configured master keys and
+checks each is bound to its own table, column and row. Exit 3 on any difference
+or failing row.`,
     )
-    .action(async (opts: { secrets?: true; sample?: string }, cmd: Command) => {
-      if (opts.secrets || opts.sample) {
-        throw new NotAvailableError('verify --secrets is not available in this version yet', {
-          hint: 'run verify without --secrets to check privileges',
+    .action(async (opts: { secrets?: true; sample?: number; batchSize: number }, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      const textOrJsonFormat = textOrJson(format, 'verify');
+      if (opts.sample !== undefined && !opts.secrets) {
+        throw new InvalidInputError('--sample goes with --secrets', {
+          hint: 'dbwarden verify --secrets --sample 100',
         });
       }
-      const { config, format } = globals(cmd);
-      setExitCode(await verifyCommand({ config, format: textOrJson(format, 'verify') }, io));
+      setExitCode(
+        opts.secrets
+          ? await verifyWithSecretsCommand(
+              { config, format: textOrJsonFormat, sample: opts.sample, batchSize: opts.batchSize },
+              io,
+            )
+          : await verifyCommand({ config, format: textOrJsonFormat }, io),
+      );
     });
 
-  notYet(
-    program,
-    'upgrade',
-    'the deploy-time job: apply, run pending migrations, re-encrypt under the current key, verify',
-    (cmd) => cmd,
-  );
-  notYet(
-    program,
-    'downgrade',
-    'revert migrations down to NAME (base: everything, values back to plaintext)',
-    (cmd) => cmd.requiredOption('--to <name>', 'migration to revert to, or base'),
-  );
-  notYet(program, 'status', 'per target: migration version, roles, rows per master key id', (cmd) => cmd);
+  program
+    .command('upgrade')
+    .description(
+      'the deploy-time job: apply roles and grants, run pending migrations, re-encrypt under the current key',
+    )
+    .addOption(lockWaitOption())
+    .addOption(batchSizeOption())
+    .addHelpText(
+      'after',
+      `
+Runs apply (roles, logins, grants, credential files), then, on every target
+whose kind a secrets entry names: the pending migrations (add key-id and
+blind-index columns, widen the secret columns; encrypt every plaintext value),
+then re-encrypts every row whose key id is not masterKey.current. Master keys
+are read before anything connects: a malformed key exits 2 with nothing
+written, and so does a key id in the data that no configured key opens.
+Each batch of rows commits on its own and is written back only if the row
+still holds what was read, so the application can keep running, and a
+killed upgrade is finished by running it again.
+
+Key rotation: make the new key current and list the old one under previous,
+then upgrade. Rolling a rotation back is the same with the keys swapped.
+
+Examples:
+  dbwarden upgrade --config dbwarden.yaml
+  dbwarden upgrade --batch-size 2000 --format json`,
+    )
+    .action(async (opts: { lockWait: number; batchSize: number }, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      setExitCode(
+        await upgradeCommand(
+          {
+            config,
+            format: textOrJson(format, 'upgrade'),
+            lockWaitSeconds: opts.lockWait,
+            batchSize: opts.batchSize,
+          },
+          io,
+        ),
+      );
+    });
+
+  program
+    .command('downgrade')
+    .description('revert migrations down to NAME (base: everything, values back to plaintext)')
+    .requiredOption(
+      '--to <name>',
+      `migration to revert to, or base (migrations: ${MIGRATION_NAMES.join(', ')})`,
+    )
+    .addOption(batchSizeOption())
+    .addHelpText(
+      'after',
+      `
+Never runs by itself: upgrade only goes forward. "--to base" decrypts every
+value back to plaintext, then drops the key-id and blind-index columns and
+restores each secret column's original type (refusing, with the row ids, when
+a value would not fit). "--to 001_key_columns" only decrypts. Needs every key
+that encrypted a value (current or previous).
+
+Examples:
+  dbwarden downgrade --to base`,
+    )
+    .action(async (opts: { to: string; batchSize: number }, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      setExitCode(
+        await downgradeCommand(
+          { config, format: textOrJson(format, 'downgrade'), to: opts.to, batchSize: opts.batchSize },
+          io,
+        ),
+      );
+    });
+
+  program
+    .command('status')
+    .description('per target and secrets table: migrations applied, rows per master key id and in plaintext')
+    .addHelpText(
+      'after',
+      `
+Reads only. Lists the previous keys that no row uses any more (safe to remove
+from masterKey.previous) and key ids in the data that no configured key has.`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      setExitCode(await statusCommand({ config, format: textOrJson(format, 'status') }, io));
+    });
   return program;
+}
+
+function lockWaitOption(): Option {
+  return new Option(
+    '--lock-wait <seconds>',
+    'how long to wait for another dbwarden run on the same databases',
+  )
+    .default(300)
+    .argParser(positiveSeconds);
+}
+
+function batchSizeOption(): Option {
+  return new Option('--batch-size <rows>', 'rows per transaction when encrypting or re-encrypting')
+    .default(500)
+    .argParser((value) => {
+      const rows = Number(value);
+      if (!Number.isInteger(rows) || rows < 1 || rows > 100_000) {
+        throw new InvalidArgumentError('expected whole rows between 1 and 100000');
+      }
+      return rows;
+    });
+}
+
+function positiveCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
 }
 
 /** --format sql is plan's alone: other commands have no statements to show. */
@@ -252,21 +369,6 @@ function positiveSeconds(value: string): number {
     throw new InvalidArgumentError('expected whole seconds between 1 and 86400');
   }
   return seconds;
-}
-
-/** Commands whose implementation has not landed: full --help, and a clear exit 1 when run. */
-function notYet(
-  program: Command,
-  name: string,
-  description: string,
-  options: (cmd: Command) => Command,
-): void {
-  const cmd = program.command(name).description(`${description} [not available yet]`);
-  options(cmd).action(() => {
-    throw new NotAvailableError(`"dbwarden ${name}" is not available in dbwarden ${version} yet`, {
-      hint: 'this version runs validate, schema, plan, apply and verify',
-    });
-  });
 }
 
 function reportError(err: unknown, format: OutputFormat, io: CliIo): number {

@@ -10,6 +10,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** A terminal to draw progress bars on; undefined: progress goes to stderr as log lines. */
+  readonly progressStream?: NodeJS.WritableStream | undefined;
 }
 
 /** Paths under the working directory are shown relative to it: shorter, and what the operator typed. */

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../errors.js';
 import type { AdminSession, Dialect, ServerIdentity } from '../dialects/dialect.js';
 import { engineForScheme, urlScheme } from '../dialects/engines.js';
 import { dialectFor } from '../dialects/registry.js';
-import type { Target } from '../policy/model.js';
+import type { EngineName, Target } from '../policy/model.js';
 import { compareText } from '../util/compare.js';
 
 export interface OpenTarget {
@@ -32,7 +32,13 @@ export function targetUrl(target: Target): string {
   }
 }
 
-function engineOf(target: Target, url: string) {
+/** A target's admin URL and engine; exit 2 when either cannot be had. */
+export function resolveTarget(target: Target): { url: string; engine: EngineName } {
+  const url = targetUrl(target);
+  return { url, engine: engineOf(target, url) };
+}
+
+function engineOf(target: Target, url: string): EngineName {
   const engine = target.engine ?? engineForScheme(urlScheme(url) ?? '');
   if (!engine) {
     throw new InvalidInputError(
@@ -54,8 +60,8 @@ export async function openTargets(targets: readonly Target[]): Promise<OpenTarge
   const sorted = [...targets].sort((a, b) => compareText(a.name, b.name));
   // Resolve every URL and engine first: bad input exits 2 before any connection.
   const resolved = sorted.map((target) => {
-    const url = targetUrl(target);
-    return { target, url, dialect: dialectFor(engineOf(target, url)) };
+    const { url, engine } = resolveTarget(target);
+    return { target, url, dialect: dialectFor(engine) };
   });
   const open: OpenTarget[] = [];
   try {

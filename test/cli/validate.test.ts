@@ -301,27 +301,30 @@ describe('usage errors exit 2', () => {
   });
 });
 
-describe('commands not available yet exit 1', () => {
-  it.each([['upgrade'], ['downgrade', '--to', 'base'], ['status']])('%s', async (...argv: string[]) => {
-    const { code, stdout, stderr } = await run(argv);
-    expect(code).toBe(1);
-    expect(stdout).toBe('');
-    expect(stderr).toBe(
-      `dbwarden: "dbwarden ${argv[0]}" is not available in dbwarden ${version} yet\n` +
-        '  this version runs validate, schema, plan, apply and verify\n',
-    );
+describe('upgrade, downgrade, status and verify --secrets refuse bad input before connecting', () => {
+  const config = `${fixtures}/good/dbwarden.yaml`;
+
+  it('downgrade --to a migration that does not exist exits 2, listing them', async () => {
+    const { code, stderr } = await run(['downgrade', '--to', 'nope', '--config', config]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--to nope: no such migration');
+    expect(stderr).toContain('use base or one of: 001_key_columns, 002_encrypt');
   });
 
-  it('says so in JSON with --format json', async () => {
-    const { code, stdout } = await run(['status', '--format', 'json']);
-    expect(code).toBe(1);
-    expect(jsonOf(stdout)).toMatchObject({
-      ok: false,
-      error: {
-        kind: 'NotAvailableError',
-        message: `"dbwarden status" is not available in dbwarden ${version} yet`,
-      },
-    });
+  it('upgrade reads the master keys first: a missing key file exits 2 naming the key', async () => {
+    const { code, stderr } = await run(['upgrade', '--config', config]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('k2');
+  });
+
+  it.each([
+    [['upgrade', '--batch-size', '0'], 'expected whole rows between 1 and 100000'],
+    [['verify', '--sample', '5'], '--sample goes with --secrets'],
+    [['verify', '--secrets', '--sample', '0'], 'expected a whole number of at least 1'],
+  ])('%j exits 2', async (argv, message) => {
+    const { code, stderr } = await run([...argv, '--config', config]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
   });
 });
 
@@ -332,9 +335,9 @@ describe('--help', () => {
     ['plan', ['--exit-code', '--component <name...>']],
     ['apply', ['--rotate-passwords', '--component <name...>']],
     ['verify', ['--secrets', '--sample <n>']],
-    ['upgrade', ['apply, run pending migrations']],
-    ['downgrade', ['--to <name>']],
-    ['status', ['migration version']],
+    ['upgrade', ['run pending migrations', '--batch-size <rows>', 'Key rotation']],
+    ['downgrade', ['--to <name>', '001_key_columns, 002_encrypt']],
+    ['status', ['migrations applied', 'safe to remove']],
   ])('of %s exits 0 and prints its options and the global ones', async (command, wanted) => {
     const { code, stdout, stderr } = await run([command, '--help']);
     expect(code).toBe(0);

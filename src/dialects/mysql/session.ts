@@ -69,7 +69,7 @@ export async function openConnection(url: string, target: string): Promise<mysql
 }
 
 /** mysql:// or mariadb:// URL -> mysql2 options; query parameters are passed on (e.g. ssl). */
-function connectionOptions(url: string): mysql.ConnectionOptions {
+export function connectionOptions(url: string): mysql.ConnectionOptions {
   const parsed = new URL(url.replace(/^mariadb:/i, 'mysql:'));
   const options: mysql.ConnectionOptions = {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',

@@ -66,6 +66,10 @@ export async function createScenario(
     setupSql: string;
     policies: readonly PolicySpec[];
     hardenPublic?: boolean;
+    /** More top-level config keys (secrets, masterKey, ...). */
+    config?: Record<string, unknown>;
+    /** More environment variables for the CLI (master keys, ...). */
+    env?: Record<string, string>;
   },
 ): Promise<Scenario> {
   const adminUrl = engine.adminUrl();
@@ -75,9 +79,10 @@ export async function createScenario(
   await engine.query(db.url, options.setupSql);
   const dir = writeDeployment(app, [{ name: 'main1', kind: 'main', urlVariable: 'MAIN_URL' }], {
     ...(options.hardenPublic ? { hardenPublic: true } : {}),
+    ...options.config,
   });
   const credentialsDir = path.join(dir, 'credentials');
-  const env = { PATH: process.env.PATH, MAIN_URL: db.url };
+  const env = { PATH: process.env.PATH, MAIN_URL: db.url, ...options.env };
   const binaryArgs = (...args: string[]) => [
     path.join(root, 'bin/dbwarden.js'),
     '--config',

@@ -1,0 +1,339 @@
+/**
+ * The encrypted store's MySQL/MariaDB SQL (src/secrets/store/dialect.ts):
+ * the store lock (GET_LOCK), column introspection from information_schema
+ * and SHOW CREATE TABLE, widening secret columns to utf8mb4_bin text and
+ * restoring their exact original definition, and the conditional batch
+ * update (one UPDATE per row, NULL-safe through <=>, the batch's statements
+ * sent in one round trip).
+ *
+ * Old values are compared as binary strings: the column's collation may be
+ * case-insensitive or ignore trailing spaces, and a conditional update that
+ * took 'abc' for 'ABC' would overwrite an application's write.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { DatabaseError } from '../../errors.js';
+import type {
+  BoundSql,
+  ColumnFacts,
+  OriginalColumn,
+  RowUpdate,
+  SchemaChange,
+  SecretsDialect,
+  StoreLockRelease,
+  TableRef,
+  UpdateShape,
+} from '../../secrets/store/dialect.js';
+import { connectionOptions, databaseError as sessionError, errorCode } from './session.js';
+import { qualified, quoteIdent } from './sql.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+/** As the admin session (session.ts): sql.ts's quoting needs neither ANSI_QUOTES nor NO_BACKSLASH_ESCAPES; strict mode refuses truncation. */
+const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
+const TRANSIENT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+const WIDE_TYPES = new Set(['text', 'mediumtext', 'longtext']);
+/** Binary collation: ciphertexts and blind indexes compare byte for byte. */
+const WIDE_CHARSET = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';
+
+/** The raw mysql2 connection knex hands to pool hooks. */
+interface RawConnection {
+  query(sql: string, callback: (err: Error | null) => void): void;
+}
+
+export function knexConfig(url: string, poolSize: number): Knex.Config {
+  return {
+    client: 'mysql2',
+    connection: {
+      ...(connectionOptions(url) as Record<string, unknown>),
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      // knex also uses it as the default character set of the tables it creates (its migration tables).
+      charset: 'utf8mb4',
+      supportBigNumbers: true,
+      dateStrings: true,
+      // A batch's conditional updates go in one round trip (values are escaped by the driver).
+      multipleStatements: true,
+    },
+    pool: {
+      min: 0,
+      max: poolSize,
+      afterCreate: (conn: RawConnection, done: (err: Error | null, conn: RawConnection) => void) => {
+        conn.query(`SET SESSION sql_mode = '${SESSION_SQL_MODE}'`, (err) => done(err, conn));
+      },
+    },
+  };
+}
+
+/** As session.ts, and without the values some messages quote (a duplicate secret, a bad string). */
+export function databaseError(err: unknown, context: string): DatabaseError {
+  const error = sessionError(err, context);
+  const message = error.message.replace(
+    /(Duplicate entry |value: |string value: )'(?:[^'\\]|\\.|'')*'/g,
+    "$1'<value not shown>'",
+  );
+  return new DatabaseError(message, { ...(error.code ? { code: error.code } : {}) });
+}
+
+async function rows<R>(db: Knex, sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<R[]> {
+  const [result] = (await db.raw(sql, [...bindings])) as [R[]];
+  return result;
+}
+
+export async function defaultSchema(db: Knex): Promise<string> {
+  const [row] = await rows<{ s: string | null }>(db, 'SELECT DATABASE() AS s');
+  if (!row?.s) throw new DatabaseError('the URL names no database', { hint: 'end the URL with /<database>' });
+  return row.s;
+}
+
+/** Lock names are at most 64 characters: a hash of the database name keeps them short and exact. */
+export function storeLockName(database: string): string {
+  return `dbwarden-store-${createHash('sha256').update(database, 'utf8').digest('hex').slice(0, 40)}`;
+}
+
+/** GET_LOCK on a connection taken out of the pool for the run; the server releases it if the process dies. */
+export async function lockStore(db: Knex, target: string, waitSeconds: number): Promise<StoreLockRelease> {
+  const connection: unknown = await db.client.acquireConnection();
+  const on = async (sql: string, bindings: readonly Knex.RawBinding[]) => {
+    const [result] = (await db.raw(sql, [...bindings]).connection(connection)) as [Record<string, unknown>[]];
+    return result[0];
+  };
+  const wait = Math.max(1, Math.round(waitSeconds));
+  let got: unknown;
+  let name: string;
+  try {
+    name = storeLockName(String((await on('SELECT DATABASE() AS d', []))?.d));
+    got = (await on('SELECT GET_LOCK(?, ?) AS got', [name, wait]))?.got;
+  } catch (err) {
+    await db.client.releaseConnection(connection);
+    throw databaseError(err, `target ${target}: could not take the encrypted store's lock`);
+  }
+  if (Number(got) !== 1) {
+    await db.client.releaseConnection(connection);
+    throw new DatabaseError(
+      `target ${target}: another dbwarden run held the encrypted store's lock for more than ${wait}s`,
+      { hint: 'wait for it to finish and run again', code: 'LOCK_TIMEOUT' },
+    );
+  }
+  return async () => {
+    try {
+      await on('SELECT RELEASE_LOCK(?)', [name]);
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  };
+}
+
+interface ColumnRow {
+  name: string;
+  data_type: string;
+  column_type: string;
+  max_chars: number | string | null;
+  max_octets: number | string | null;
+  charset: string | null;
+  collation: string | null;
+  default_value: string | null;
+  nullable: string;
+  indexed: number | string;
+}
+
+export async function readColumns(
+  db: Knex,
+  table: TableRef,
+): Promise<ReadonlyMap<string, ColumnFacts> | undefined> {
+  const found = await rows<ColumnRow>(
+    db,
+    `SELECT c.COLUMN_NAME AS name, LOWER(c.DATA_TYPE) AS data_type, c.COLUMN_TYPE AS column_type,
+            c.CHARACTER_MAXIMUM_LENGTH AS max_chars, c.CHARACTER_OCTET_LENGTH AS max_octets,
+            c.CHARACTER_SET_NAME AS charset, c.COLLATION_NAME AS collation,
+            c.COLUMN_DEFAULT AS default_value, c.IS_NULLABLE AS nullable,
+            EXISTS (SELECT 1 FROM information_schema.STATISTICS s
+                     WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME
+                       AND s.COLUMN_NAME = c.COLUMN_NAME) AS indexed
+       FROM information_schema.COLUMNS c
+      WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ?`,
+    [table.schema, table.table],
+  );
+  if (found.length === 0) return undefined;
+  const lines = await columnLines(db, table);
+  return new Map(found.map((row) => [row.name, columnFacts(row, lines.get(row.name))]));
+}
+
+/** Each column's line of SHOW CREATE TABLE, without the trailing comma: its exact, restorable definition. */
+async function columnLines(db: Knex, table: TableRef): Promise<Map<string, string>> {
+  const [row] = await rows<Record<string, string>>(
+    db,
+    `SHOW CREATE TABLE ${qualified(table.schema, table.table)}`,
+  );
+  const text = row?.['Create Table'] ?? '';
+  const lines = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^ {2}`((?:[^`]|``)+)` (.*?),?$/.exec(line);
+    if (match?.[1] !== undefined) lines.set(match[1].replaceAll('``', '`'), line.trim().replace(/,$/, ''));
+  }
+  return lines;
+}
+
+function columnFacts(row: ColumnRow, line: string | undefined): ColumnFacts {
+  // MariaDB reports a nullable column without a default as the text NULL.
+  const hasDefault = row.default_value !== null && row.default_value !== 'NULL';
+  return {
+    name: row.name,
+    current: {
+      definition: line ?? '',
+      maxChars: row.max_chars === null ? null : Number(row.max_chars),
+      maxOctets: row.max_octets === null ? null : Number(row.max_octets),
+      charset: row.charset,
+    },
+    sqlType: row.column_type,
+    isText: TEXT_TYPES.has(row.data_type),
+    isWide: WIDE_TYPES.has(row.data_type) && row.collation === 'utf8mb4_bin' && !hasDefault,
+    indexed: Number(row.indexed) === 1,
+    nullable: row.nullable === 'YES',
+  };
+}
+
+export async function createRecordsTable(db: Knex, name: string): Promise<void> {
+  await db.raw(
+    `CREATE TABLE IF NOT EXISTS ${quoteIdent(name)} (
+       table_schema VARCHAR(64) NOT NULL,
+       table_name VARCHAR(64) NOT NULL,
+       column_name VARCHAR(64) NOT NULL,
+       primary_key VARCHAR(64) NOT NULL,
+       is_lookup SMALLINT NOT NULL,
+       position INT NOT NULL,
+       original_definition TEXT NOT NULL,
+       max_chars BIGINT NULL,
+       max_octets BIGINT NULL,
+       charset VARCHAR(64) NULL,
+       PRIMARY KEY (table_schema, table_name, column_name)
+     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  );
+}
+
+/** Every change of one table in one ALTER TABLE: MySQL DDL commits on its own, and one statement is all or nothing. */
+export async function alterTable(db: Knex, table: TableRef, change: SchemaChange): Promise<void> {
+  const statement = renderAlterTable(table, change);
+  if (statement !== undefined) await db.raw(statement);
+}
+
+export function renderAlterTable(table: TableRef, change: SchemaChange): string | undefined {
+  const actions = [
+    ...change.add.flatMap((c) => [
+      `ADD COLUMN ${quoteIdent(c.name)} VARCHAR(64) ${c.kind === 'key-id' ? WIDE_CHARSET : 'CHARACTER SET ascii COLLATE ascii_bin'} NULL`,
+      `ADD INDEX ${quoteIdent(c.index)} (${quoteIdent(c.name)})`,
+    ]),
+    // No DEFAULT: a default would store plaintext in a column meant for ciphertext; down restores it.
+    ...change.widen.map(
+      (c) =>
+        `MODIFY COLUMN ${quoteIdent(c.name)} ${widenedType(c.current.maxOctets)} ${WIDE_CHARSET} ${c.nullable ? 'NULL' : 'NOT NULL'}`,
+    ),
+    ...change.restore.map(({ original }) => `MODIFY COLUMN ${original.definition}`),
+    ...change.drop.map((name) => `DROP COLUMN ${quoteIdent(name)}`),
+  ];
+  return actions.length === 0
+    ? undefined
+    : `ALTER TABLE ${qualified(table.schema, table.table)} ${actions.join(', ')}`;
+}
+
+/** A type whose byte limit holds the ciphertext of the longest value the original column can hold. */
+export function widenedType(maxOctets: number | null): string {
+  if (maxOctets !== null && maxOctets <= 32_768) return 'TEXT';
+  if (maxOctets !== null && maxOctets <= 8_000_000) return 'MEDIUMTEXT';
+  return 'LONGTEXT';
+}
+
+const CHARSET_NAME = /^[A-Za-z0-9_]+$/;
+
+export async function valuesNotFitting(
+  db: Knex,
+  table: TableRef,
+  primaryKey: string,
+  column: string,
+  original: OriginalColumn,
+  limit: number,
+): Promise<{ count: number; primaryKeys: string[] }> {
+  const c = quoteIdent(column);
+  const tests: string[] = [];
+  const bindings: Knex.RawBinding[] = [];
+  if (original.maxChars !== null) {
+    tests.push(`CHAR_LENGTH(${c}) > ?`);
+    bindings.push(original.maxChars);
+  }
+  if (original.charset !== null && CHARSET_NAME.test(original.charset)) {
+    const converted = `CONVERT(${c} USING ${original.charset})`;
+    if (original.maxOctets !== null) {
+      tests.push(`OCTET_LENGTH(${converted}) > ?`);
+      bindings.push(original.maxOctets);
+    }
+    // Characters the original character set cannot hold would come back as '?'.
+    tests.push(`CAST(CONVERT(${converted} USING utf8mb4) AS BINARY) <> CAST(${c} AS BINARY)`);
+  }
+  if (tests.length === 0) return { count: 0, primaryKeys: [] };
+  const pk = quoteIdent(primaryKey);
+  const found = await rows<{ pk: string; n: number | string }>(
+    db,
+    `SELECT CAST(${pk} AS CHAR) AS pk, COUNT(*) OVER () AS n FROM ${qualified(table.schema, table.table)}
+      WHERE ${c} IS NOT NULL AND (${tests.join(' OR ')}) ORDER BY ${pk} LIMIT ?`,
+    [...bindings, limit],
+  );
+  return { count: Number(found[0]?.n ?? 0), primaryKeys: found.map((r) => String(r.pk)) };
+}
+
+interface UpdateResult {
+  affectedRows: number;
+}
+
+export async function conditionalUpdate(
+  trx: Knex.Transaction,
+  shape: UpdateShape,
+  rowsToWrite: readonly RowUpdate[],
+): Promise<number> {
+  if (rowsToWrite.length === 0) return 0;
+  const { sql, bindings } = renderConditionalUpdates(shape, rowsToWrite);
+  const [result] = (await trx.raw(sql, [...bindings])) as [UpdateResult | UpdateResult[]];
+  // One statement answers with one result, several with a list.
+  const results = Array.isArray(result) ? result : [result];
+  return results.reduce((sum, r) => sum + r.affectedRows, 0);
+}
+
+/** One UPDATE per row, in one multi-statement query: each reports whether its row still held what was read. */
+export function renderConditionalUpdates(shape: UpdateShape, rowsToWrite: readonly RowUpdate[]): BoundSql {
+  const sets = [...shape.columns, shape.keyIdColumn, ...shape.blindIndexColumns].map(
+    (c) => `${quoteIdent(c)} = ?`,
+  );
+  const unchanged = [...shape.columns, shape.keyIdColumn].map(
+    (c) => `CAST(${quoteIdent(c)} AS BINARY) <=> CAST(? AS BINARY)`,
+  );
+  const statement =
+    `UPDATE ${qualified(shape.table.schema, shape.table.table)} SET ${sets.join(', ')}` +
+    ` WHERE ${quoteIdent(shape.primaryKey)} = ? AND ${unchanged.join(' AND ')}`;
+  const bindings = rowsToWrite.flatMap((r) => [
+    ...r.after,
+    r.afterKeyId,
+    ...r.blindIndexes,
+    r.primaryKey,
+    ...r.before,
+    r.beforeKeyId,
+  ]);
+  return { sql: rowsToWrite.map(() => statement).join(';\n'), bindings };
+}
+
+export const mysqlSecrets: SecretsDialect = {
+  engine: 'mysql',
+  transactionalDdl: false,
+  widensIndexedColumns: false,
+  maxIdentifierLength: 64,
+  knexConfig,
+  databaseError,
+  isTransient: (err) => TRANSIENT_CODES.has(errorCode(err) ?? ''),
+  defaultSchema,
+  lockStore,
+  readColumns,
+  createRecordsTable,
+  alterTable,
+  valuesNotFitting,
+  conditionalUpdate,
+  randomOrder: 'RAND()',
+  quoteIdent,
+  select: (db, query) => rows<Record<string, unknown>>(db, query.sql, query.bindings),
+};

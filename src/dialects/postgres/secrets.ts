@@ -1,0 +1,291 @@
+/**
+ * The encrypted store's PostgreSQL SQL (src/secrets/store/dialect.ts): the
+ * store lock (a session advisory lock), column introspection from
+ * pg_attribute, widening secret columns to text and restoring them, and the
+ * conditional batch update (one UPDATE ... FROM unnest(...) per batch,
+ * NULL-safe through IS NOT DISTINCT FROM).
+ */
+import type { Knex } from 'knex';
+import { DatabaseError } from '../../errors.js';
+import type {
+  BoundSql,
+  ColumnFacts,
+  OriginalColumn,
+  RowUpdate,
+  SchemaChange,
+  SecretsDialect,
+  StoreLockRelease,
+  TableRef,
+  UpdateShape,
+} from '../../secrets/store/dialect.js';
+import { databaseError, sqlState } from './session.js';
+import { qualified, quoteIdent } from './sql.js';
+
+/** pg_advisory_lock(key1, key2) of the encrypted store: "dbwa" and "rd" + 3 (apply's locks use + 1 and + 2). */
+const STORE_LOCK_KEYS = [0x64627761, 0x72640003] as const;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Deadlock, serialization failure: another writer got in the way; the batch's rows are retried. */
+const TRANSIENT_STATES = new Set(['40P01', '40001']);
+
+/** What `down` restores: the type with its modifier, a column collation other than the type's, the default. */
+interface PgDefinition {
+  readonly type: string;
+  readonly collation: string | null;
+  readonly default: string | null;
+}
+
+export function knexConfig(url: string, poolSize: number): Knex.Config {
+  return {
+    client: 'pg',
+    connection: {
+      connectionString: url,
+      application_name: 'dbwarden',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    },
+    pool: { min: 0, max: poolSize },
+  };
+}
+
+export async function defaultSchema(db: Knex): Promise<string> {
+  const { rows } = await db.raw<{ rows: { s: string | null }[] }>('select current_schema() as s');
+  const schema = rows[0]?.s;
+  if (!schema) throw new DatabaseError('no current schema: the search_path names no existing schema');
+  return schema;
+}
+
+/**
+ * A session advisory lock on a connection taken out of the pool for the
+ * run: released explicitly, or by the server when the process dies.
+ */
+export async function lockStore(db: Knex, target: string, waitSeconds: number): Promise<StoreLockRelease> {
+  const connection: unknown = await db.client.acquireConnection();
+  const on = (sql: string, bindings: readonly Knex.RawBinding[] = []) =>
+    db.raw(sql, [...bindings]).connection(connection);
+  const wait = `${Math.max(1, Math.round(waitSeconds))}s`;
+  try {
+    await on('select set_config(?, ?, false)', ['lock_timeout', wait]);
+    await on('select pg_advisory_lock(?, ?)', [...STORE_LOCK_KEYS]);
+    await on('select set_config(?, ?, false)', ['lock_timeout', '0']);
+  } catch (err) {
+    await db.client.releaseConnection(connection);
+    if (sqlState(err) === '55P03') {
+      throw new DatabaseError(
+        `target ${target}: another dbwarden run held the encrypted store's lock for more than ${wait}`,
+        { hint: 'wait for it to finish and run again', code: '55P03' },
+      );
+    }
+    throw databaseError(err, `target ${target}: could not take the encrypted store's lock`);
+  }
+  return async () => {
+    try {
+      await on('select pg_advisory_unlock(?, ?)', [...STORE_LOCK_KEYS]);
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  };
+}
+
+interface ColumnRow {
+  name: string;
+  type: string;
+  category: string;
+  typname: string;
+  collation: string | null;
+  default_expr: string | null;
+  max_chars: number | null;
+  indexed: boolean;
+  not_null: boolean;
+}
+
+export async function readColumns(
+  db: Knex,
+  table: TableRef,
+): Promise<ReadonlyMap<string, ColumnFacts> | undefined> {
+  const name = qualified(table.schema, table.table);
+  const exists = await db.raw<{ rows: { oid: string | null }[] }>('select to_regclass(?)::oid as oid', [
+    name,
+  ]);
+  if (!exists.rows[0]?.oid) return undefined;
+  const { rows } = await db.raw<{ rows: ColumnRow[] }>(
+    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
+            t.typcategory as category, t.typname,
+            case when a.attcollation <> t.typcollation
+                 then quote_ident(cn.nspname) || '.' || quote_ident(co.collname) end as collation,
+            pg_get_expr(d.adbin, d.adrelid) as default_expr,
+            case when t.typname in ('varchar', 'bpchar') and a.atttypmod > 4 then a.atttypmod - 4 end as max_chars,
+            exists (select 1 from pg_index i where i.indrelid = a.attrelid and a.attnum = any (i.indkey)) as indexed,
+            a.attnotnull as not_null
+       from pg_attribute a
+       join pg_type t on t.oid = a.atttypid
+       left join pg_collation co on co.oid = a.attcollation
+       left join pg_namespace cn on cn.oid = co.collnamespace
+       left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+      where a.attrelid = to_regclass(?) and a.attnum > 0 and not a.attisdropped`,
+    [name],
+  );
+  return new Map(rows.map((row) => [row.name, columnFacts(row)]));
+}
+
+function columnFacts(row: ColumnRow): ColumnFacts {
+  const definition: PgDefinition = { type: row.type, collation: row.collation, default: row.default_expr };
+  return {
+    name: row.name,
+    current: {
+      definition: JSON.stringify(definition),
+      maxChars: row.max_chars === null ? null : Number(row.max_chars),
+      maxOctets: null,
+      charset: null,
+    },
+    sqlType: row.type,
+    isText: row.category === 'S',
+    // What widenColumn makes: plain text, the default collation, no default.
+    isWide: row.type === 'text' && row.collation === null && row.default_expr === null,
+    indexed: row.indexed,
+    nullable: !row.not_null,
+  };
+}
+
+export async function createRecordsTable(db: Knex, name: string): Promise<void> {
+  await db.raw(
+    `create table if not exists ${quoteIdent(name)} (
+       table_schema text not null,
+       table_name text not null,
+       column_name text not null,
+       primary_key text not null,
+       is_lookup smallint not null,
+       position integer not null,
+       original_definition text not null,
+       max_chars bigint,
+       max_octets bigint,
+       charset text,
+       primary key (table_schema, table_name, column_name))`,
+  );
+}
+
+/** Every change of one table in one ALTER TABLE (one rewrite), then the new columns' indexes. */
+export async function alterTable(db: Knex, table: TableRef, change: SchemaChange): Promise<void> {
+  for (const statement of renderAlterTable(table, change)) await db.raw(statement);
+}
+
+export function renderAlterTable(table: TableRef, change: SchemaChange): string[] {
+  const actions = [
+    ...change.add.map((c) => `add column if not exists ${quoteIdent(c.name)} varchar(64)`),
+    ...change.widen.flatMap((c) => [
+      // A default would store plaintext in a column meant for ciphertext; down restores it.
+      `alter column ${quoteIdent(c.name)} drop default`,
+      `alter column ${quoteIdent(c.name)} type text`,
+    ]),
+    ...change.restore.flatMap(({ column, original }) => restoreActions(column, original)),
+    ...change.drop.map((name) => `drop column if exists ${quoteIdent(name)}`),
+  ];
+  const name = qualified(table.schema, table.table);
+  const statements = actions.length > 0 ? [`alter table ${name} ${actions.join(', ')}`] : [];
+  for (const c of change.add) {
+    statements.push(`create index if not exists ${quoteIdent(c.index)} on ${name} (${quoteIdent(c.name)})`);
+  }
+  return statements;
+}
+
+/**
+ * Back to the recorded type: without USING, so PostgreSQL's assignment cast
+ * refuses a value that does not fit instead of truncating it.
+ */
+function restoreActions(column: string, original: OriginalColumn): string[] {
+  const definition = JSON.parse(original.definition) as PgDefinition;
+  const collate = definition.collation === null ? '' : ` collate ${definition.collation}`;
+  const actions = [`alter column ${quoteIdent(column)} type ${definition.type}${collate}`];
+  if (definition.default !== null)
+    actions.push(`alter column ${quoteIdent(column)} set default ${definition.default}`);
+  return actions;
+}
+
+export async function valuesNotFitting(
+  db: Knex,
+  table: TableRef,
+  primaryKey: string,
+  column: string,
+  original: OriginalColumn,
+  limit: number,
+): Promise<{ count: number; primaryKeys: string[] }> {
+  // PostgreSQL limits string types in characters only; text and unbounded varchar hold anything.
+  if (original.maxChars === null) return { count: 0, primaryKeys: [] };
+  const pk = quoteIdent(primaryKey);
+  const { rows } = await db.raw<{ rows: { pk: string; n: string }[] }>(
+    `select ${pk}::text as pk, count(*) over () as n from ${qualified(table.schema, table.table)}
+      where char_length(${quoteIdent(column)}) > ? order by ${pk} limit ?`,
+    [original.maxChars, limit],
+  );
+  return { count: Number(rows[0]?.n ?? 0), primaryKeys: rows.map((r) => r.pk) };
+}
+
+export async function conditionalUpdate(
+  trx: Knex.Transaction,
+  shape: UpdateShape,
+  rows: readonly RowUpdate[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { sql, bindings } = renderConditionalUpdate(shape, rows);
+  const result = await trx.raw<{ rowCount: number | null }>(sql, [...bindings]);
+  return result.rowCount ?? 0;
+}
+
+/**
+ * One statement for the whole batch: the rows arrive as parallel text
+ * arrays, and a row is written only where the primary key matches and every
+ * secret column and the key id still hold what was read (NULL-safe).
+ */
+export function renderConditionalUpdate(shape: UpdateShape, rows: readonly RowUpdate[]): BoundSql {
+  const { columns, blindIndexColumns } = shape;
+  const before = columns.map((_, i) => `o${i}`);
+  const after = columns.map((_, i) => `n${i}`);
+  const indexes = blindIndexColumns.map((_, i) => `b${i}`);
+  const names = ['pk', ...before, 'ok', ...after, 'nk', ...indexes];
+  const sets = [
+    ...columns.map((c, i) => `${quoteIdent(c)} = v.${after[i]}`),
+    `${quoteIdent(shape.keyIdColumn)} = v.nk`,
+    ...blindIndexColumns.map((c, i) => `${quoteIdent(c)} = v.${indexes[i]}`),
+  ];
+  const unchanged = [
+    ...columns.map((c, i) => `t.${quoteIdent(c)} is not distinct from v.${before[i]}`),
+    `t.${quoteIdent(shape.keyIdColumn)} is not distinct from v.ok`,
+  ];
+  const sql =
+    `update ${qualified(shape.table.schema, shape.table.table)} as t set ${sets.join(', ')}` +
+    ` from unnest(${names.map(() => '?::text[]').join(', ')}) as v(${names.join(', ')})` +
+    ` where t.${quoteIdent(shape.primaryKey)} = v.pk::${shape.primaryKeyType} and ${unchanged.join(' and ')}`;
+  const bindings = [
+    rows.map((r) => r.primaryKeyText),
+    ...columns.map((_, i) => rows.map((r) => r.before[i] ?? null)),
+    rows.map((r) => r.beforeKeyId),
+    ...columns.map((_, i) => rows.map((r) => r.after[i] ?? null)),
+    rows.map((r) => r.afterKeyId),
+    ...blindIndexColumns.map((_, i) => rows.map((r) => r.blindIndexes[i] ?? null)),
+  ].map(textArray);
+  return { sql, bindings };
+}
+
+/** node-pg sends a JS array as a PostgreSQL array literal, null elements as NULL (knex's types know no nullable arrays). */
+function textArray(values: readonly (string | null)[]): Knex.RawBinding {
+  return values as string[];
+}
+
+export const postgresSecrets: SecretsDialect = {
+  engine: 'postgres',
+  transactionalDdl: true,
+  widensIndexedColumns: true,
+  maxIdentifierLength: 63,
+  knexConfig,
+  databaseError: (err, context) => databaseError(err, context),
+  isTransient: (err) => TRANSIENT_STATES.has(sqlState(err) ?? ''),
+  defaultSchema,
+  lockStore,
+  readColumns,
+  createRecordsTable,
+  alterTable,
+  valuesNotFitting,
+  conditionalUpdate,
+  randomOrder: 'random()',
+  quoteIdent,
+  select: async (db, query) =>
+    (await db.raw<{ rows: Record<string, unknown>[] }>(query.sql, [...query.bindings])).rows,
+};

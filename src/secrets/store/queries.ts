@@ -1,0 +1,131 @@
+/**
+ * The store's reads, in SQL that PostgreSQL and MySQL/MariaDB take alike
+ * (SELECT, WHERE, GROUP BY, ORDER BY, LIMIT), identifiers quoted by the
+ * engine's own quoteIdent, values always bound. Whatever differs between
+ * engines (locks, DDL, the conditional update) is in the dialect files.
+ */
+import type { BoundSql, PrimaryKeyValue, TableRef } from './dialect.js';
+import { blindIndexColumn, KEY_ID_COLUMN, type SecretTable } from './tables.js';
+import type { StorePhase } from './types.js';
+
+export type QuoteIdent = (name: string) => string;
+
+export function tableName(quote: QuoteIdent, table: TableRef): string {
+  return `${quote(table.schema)}.${quote(table.table)}`;
+}
+
+/**
+ * Primary key, secret columns, key id, blind indexes: what every read of a
+ * secrets table returns (without the last two before 001_key_columns).
+ */
+function columnList(quote: QuoteIdent, table: SecretTable, keyColumns = true): string {
+  const keys = keyColumns ? [KEY_ID_COLUMN, ...table.lookup.map(blindIndexColumn)] : [];
+  return [table.primaryKey, ...table.columns, ...keys].map(quote).join(', ');
+}
+
+function anyValue(quote: QuoteIdent, table: SecretTable): string {
+  return table.columns.map((c) => `${quote(c)} IS NOT NULL`).join(' OR ');
+}
+
+/**
+ * The rows a phase still has to do. The key id tells a row's state: NULL is
+ * plaintext (rows with no value at all have nothing to encrypt), anything
+ * else the key its values are under.
+ */
+export function pendingCondition(
+  quote: QuoteIdent,
+  table: SecretTable,
+  phase: StorePhase,
+  currentKeyId: string,
+): BoundSql {
+  const keyId = quote(KEY_ID_COLUMN);
+  switch (phase) {
+    case 'encrypt':
+      return { sql: `${keyId} IS NULL AND (${anyValue(quote, table)})`, bindings: [] };
+    case 'reencrypt':
+      return { sql: `${keyId} IS NOT NULL AND ${keyId} <> ?`, bindings: [currentKeyId] };
+    case 'decrypt':
+      return { sql: `${keyId} IS NOT NULL`, bindings: [] };
+  }
+}
+
+/** The next batch after `after` (keyset pagination on the primary key: no OFFSET, no snapshot to hold). */
+export function selectBatch(
+  quote: QuoteIdent,
+  table: SecretTable,
+  pending: BoundSql,
+  after: PrimaryKeyValue | undefined,
+  limit: number,
+  keyColumns = true,
+): BoundSql {
+  const pk = quote(table.primaryKey);
+  const from = after === undefined ? '' : `${pk} > ? AND `;
+  return {
+    sql: `SELECT ${columnList(quote, table, keyColumns)} FROM ${tableName(quote, table)} WHERE ${from}(${pending.sql}) ORDER BY ${pk} LIMIT ?`,
+    bindings: [...(after === undefined ? [] : [after]), ...pending.bindings, limit],
+  };
+}
+
+export function countPending(quote: QuoteIdent, table: SecretTable, pending: BoundSql): BoundSql {
+  return {
+    sql: `SELECT COUNT(*) AS n FROM ${tableName(quote, table)} WHERE ${pending.sql}`,
+    bindings: pending.bindings,
+  };
+}
+
+/**
+ * Rows per key id (NULL: plaintext or no value), how many of them hold a
+ * value, and the first row holding one: what preflight decrypts and status shows.
+ */
+export function keyIdCounts(quote: QuoteIdent, table: SecretTable): BoundSql {
+  const keyId = quote(KEY_ID_COLUMN);
+  return {
+    sql:
+      `SELECT ${keyId} AS key_id, COUNT(*) AS n,` +
+      ` MIN(CASE WHEN ${anyValue(quote, table)} THEN ${quote(table.primaryKey)} END) AS first_pk,` +
+      ` SUM(CASE WHEN ${anyValue(quote, table)} THEN 1 ELSE 0 END) AS with_values` +
+      ` FROM ${tableName(quote, table)} GROUP BY ${keyId}`,
+    bindings: [],
+  };
+}
+
+/** Row counts when the table has no key-id column yet (before 001_key_columns). */
+export function plainCounts(quote: QuoteIdent, table: SecretTable): BoundSql {
+  return {
+    sql:
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN ${anyValue(quote, table)} THEN 1 ELSE 0 END) AS with_values` +
+      ` FROM ${tableName(quote, table)}`,
+    bindings: [],
+  };
+}
+
+export function selectRow(quote: QuoteIdent, table: SecretTable, primaryKey: PrimaryKeyValue): BoundSql {
+  return {
+    sql: `SELECT ${columnList(quote, table)} FROM ${tableName(quote, table)} WHERE ${quote(table.primaryKey)} = ?`,
+    bindings: [primaryKey],
+  };
+}
+
+/** Every row, in primary key order, a batch at a time (verify). */
+export function selectAll(
+  quote: QuoteIdent,
+  table: SecretTable,
+  after: PrimaryKeyValue | undefined,
+  limit: number,
+  keyColumns = true,
+): BoundSql {
+  return selectBatch(quote, table, { sql: '1 = 1', bindings: [] }, after, limit, keyColumns);
+}
+
+export function selectSample(
+  quote: QuoteIdent,
+  table: SecretTable,
+  randomOrder: string,
+  limit: number,
+  keyColumns = true,
+): BoundSql {
+  return {
+    sql: `SELECT ${columnList(quote, table, keyColumns)} FROM ${tableName(quote, table)} ORDER BY ${randomOrder} LIMIT ?`,
+    bindings: [limit],
+  };
+}

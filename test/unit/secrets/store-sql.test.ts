@@ -1,0 +1,277 @@
+/**
+ * The encrypted store's SQL as text, per engine (no database): the conditional batch update, the
+ * key-column DDL, and the reads every engine shares. What they must hold: NULL-safe comparisons of
+ * every secret column and the key id, one statement setting all of a row, values always bound.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  renderAlterTable as mysqlAlter,
+  renderConditionalUpdates,
+  storeLockName,
+  widenedType,
+} from '../../../src/dialects/mysql/secrets.js';
+import {
+  renderAlterTable as postgresAlter,
+  renderConditionalUpdate,
+} from '../../../src/dialects/postgres/secrets.js';
+import type { ColumnFacts, RowUpdate } from '../../../src/secrets/store/dialect.js';
+import {
+  countPending,
+  keyIdCounts,
+  pendingCondition,
+  selectBatch,
+} from '../../../src/secrets/store/queries.js';
+import {
+  blindIndexColumn,
+  indexName,
+  type SecretTable,
+  tablesFor,
+  updateShape,
+} from '../../../src/secrets/store/tables.js';
+
+const table: SecretTable = {
+  schema: 'nova',
+  configuredSchema: undefined,
+  table: 'users',
+  primaryKey: 'id',
+  columns: ['access_key', 'secret_key'],
+  lookup: ['access_key'],
+};
+const shape = updateShape(table, 'integer');
+
+const rows: RowUpdate[] = [
+  {
+    primaryKey: 1,
+    primaryKeyText: '1',
+    before: ['AKIA1', 'secret1'],
+    beforeKeyId: null,
+    after: ['dbwarden:1:a', 'dbwarden:1:b'],
+    afterKeyId: 'k1',
+    blindIndexes: ['f'.repeat(64)],
+  },
+  {
+    primaryKey: 2,
+    primaryKeyText: '2',
+    before: ['AKIA2', null],
+    beforeKeyId: null,
+    after: ['dbwarden:1:c', null],
+    afterKeyId: 'k1',
+    blindIndexes: ['e'.repeat(64)],
+  },
+];
+
+const doubleQuote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+function facts(name: string, maxOctets: number, nullable: boolean): ColumnFacts {
+  return {
+    name,
+    current: { definition: '', maxChars: 64, maxOctets, charset: 'latin1' },
+    sqlType: 'varchar(64)',
+    isText: true,
+    isWide: false,
+    indexed: false,
+    nullable,
+  };
+}
+
+describe('PostgreSQL conditional update', () => {
+  const { sql, bindings } = renderConditionalUpdate(shape, rows);
+
+  it('is one statement over parallel arrays, setting every column of a row at once', () => {
+    expect(sql).toBe(
+      'update "nova"."users" as t set "access_key" = v.n0, "secret_key" = v.n1, "dbwarden_key_id" = v.nk, "access_key_bidx" = v.b0' +
+        ' from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])' +
+        ' as v(pk, o0, o1, ok, n0, n1, nk, b0)' +
+        ' where t."id" = v.pk::integer and t."access_key" is not distinct from v.o0' +
+        ' and t."secret_key" is not distinct from v.o1 and t."dbwarden_key_id" is not distinct from v.ok',
+    );
+  });
+
+  it('binds every value, NULLs included, column by column', () => {
+    expect(bindings).toEqual([
+      ['1', '2'],
+      ['AKIA1', 'AKIA2'],
+      ['secret1', null],
+      [null, null],
+      ['dbwarden:1:a', 'dbwarden:1:c'],
+      ['dbwarden:1:b', null],
+      ['k1', 'k1'],
+      ['f'.repeat(64), 'e'.repeat(64)],
+    ]);
+    expect(sql).not.toContain('AKIA');
+  });
+});
+
+describe('MySQL conditional updates', () => {
+  const { sql, bindings } = renderConditionalUpdates(shape, rows);
+
+  it('is one UPDATE per row, comparing old values as binary strings, NULL-safe', () => {
+    const statement =
+      'UPDATE `nova`.`users` SET `access_key` = ?, `secret_key` = ?, `dbwarden_key_id` = ?, `access_key_bidx` = ?' +
+      ' WHERE `id` = ? AND CAST(`access_key` AS BINARY) <=> CAST(? AS BINARY)' +
+      ' AND CAST(`secret_key` AS BINARY) <=> CAST(? AS BINARY) AND CAST(`dbwarden_key_id` AS BINARY) <=> CAST(? AS BINARY)';
+    expect(sql).toBe(`${statement};\n${statement}`);
+  });
+
+  it('binds new values, key, then old values, row after row', () => {
+    expect(bindings).toEqual([
+      'dbwarden:1:a', 'dbwarden:1:b', 'k1', 'f'.repeat(64), 1, 'AKIA1', 'secret1', null,
+      'dbwarden:1:c', null, 'k1', 'e'.repeat(64), 2, 'AKIA2', null, null,
+    ]); // prettier-ignore
+  });
+});
+
+describe('key column DDL', () => {
+  const add = [
+    { name: 'dbwarden_key_id', kind: 'key-id' as const, index: 'i_kid' },
+    { name: 'access_key_bidx', kind: 'blind-index' as const, index: 'i_bidx' },
+  ];
+
+  it('PostgreSQL: one ALTER TABLE (defaults dropped, types widened to text), then the indexes', () => {
+    expect(
+      postgresAlter(table, { add, widen: [facts('secret_key', 256, true)], restore: [], drop: [] }),
+    ).toEqual([
+      'alter table "nova"."users" add column if not exists "dbwarden_key_id" varchar(64),' +
+        ' add column if not exists "access_key_bidx" varchar(64),' +
+        ' alter column "secret_key" drop default, alter column "secret_key" type text',
+      'create index if not exists "i_kid" on "nova"."users" ("dbwarden_key_id")',
+      'create index if not exists "i_bidx" on "nova"."users" ("access_key_bidx")',
+    ]);
+  });
+
+  it('PostgreSQL: restores the recorded type, collation and default, without USING (no silent truncation)', () => {
+    const original = {
+      definition: JSON.stringify({
+        type: 'character varying(64)',
+        collation: '"pg_catalog"."C"',
+        default: "''::character varying",
+      }),
+      maxChars: 64,
+      maxOctets: null,
+      charset: null,
+    };
+    const [statement] = postgresAlter(table, {
+      add: [],
+      widen: [],
+      restore: [{ column: 'access_key', original }],
+      drop: ['dbwarden_key_id'],
+    });
+    expect(statement).toBe(
+      'alter table "nova"."users" alter column "access_key" type character varying(64) collate "pg_catalog"."C",' +
+        ` alter column "access_key" set default ''::character varying, drop column if exists "dbwarden_key_id"`,
+    );
+    expect(statement).not.toMatch(/using/i);
+  });
+
+  it('MySQL: every change in one ALTER TABLE; widened to binary-collated text keeping NOT NULL', () => {
+    expect(mysqlAlter(table, { add, widen: [facts('access_key', 64, false)], restore: [], drop: [] })).toBe(
+      'ALTER TABLE `nova`.`users` ADD COLUMN `dbwarden_key_id` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,' +
+        ' ADD INDEX `i_kid` (`dbwarden_key_id`),' +
+        ' ADD COLUMN `access_key_bidx` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,' +
+        ' ADD INDEX `i_bidx` (`access_key_bidx`),' +
+        ' MODIFY COLUMN `access_key` TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL',
+    );
+    expect(mysqlAlter(table, { add: [], widen: [], restore: [], drop: [] })).toBeUndefined();
+  });
+
+  it('MySQL: restores the exact SHOW CREATE TABLE definition', () => {
+    const definition = "`access_key` varchar(64) CHARACTER SET latin1 NOT NULL DEFAULT '' COMMENT 'ak'";
+    const original = { definition, maxChars: 64, maxOctets: 64, charset: 'latin1' };
+    expect(
+      mysqlAlter(table, {
+        add: [],
+        widen: [],
+        restore: [{ column: 'access_key', original }],
+        drop: ['access_key_bidx'],
+      }),
+    ).toBe(`ALTER TABLE \`nova\`.\`users\` MODIFY COLUMN ${definition}, DROP COLUMN \`access_key_bidx\``);
+  });
+
+  it('MySQL: a text type whose byte limit holds the ciphertext of the longest original value', () => {
+    expect(widenedType(256)).toBe('TEXT');
+    expect(widenedType(65_535)).toBe('MEDIUMTEXT');
+    expect(widenedType(16_777_215)).toBe('LONGTEXT');
+    expect(widenedType(null)).toBe('LONGTEXT');
+  });
+
+  it('MySQL: the store lock is one name per database, short enough for GET_LOCK', () => {
+    expect(storeLockName('nova')).toMatch(/^dbwarden-store-[0-9a-f]{40}$/);
+    expect(storeLockName('nova')).not.toBe(storeLockName('nova_cell1'));
+    expect(storeLockName('x'.repeat(64)).length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('reads every engine shares', () => {
+  it('selects what a phase still has to do by key id, continuing after the last key read', () => {
+    const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2');
+    expect(encrypt).toEqual({
+      sql: '"dbwarden_key_id" IS NULL AND ("access_key" IS NOT NULL OR "secret_key" IS NOT NULL)',
+      bindings: [],
+    });
+    expect(pendingCondition(doubleQuote, table, 'reencrypt', 'k2')).toEqual({
+      sql: '"dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?',
+      bindings: ['k2'],
+    });
+    expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2').sql).toBe('"dbwarden_key_id" IS NOT NULL');
+
+    const reencrypt = pendingCondition(doubleQuote, table, 'reencrypt', 'k2');
+    expect(selectBatch(doubleQuote, table, reencrypt, 500, 100)).toEqual({
+      sql:
+        'SELECT "id", "access_key", "secret_key", "dbwarden_key_id", "access_key_bidx" FROM "nova"."users"' +
+        ' WHERE "id" > ? AND ("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) ORDER BY "id" LIMIT ?',
+      bindings: [500, 'k2', 100],
+    });
+    expect(selectBatch(doubleQuote, table, encrypt, undefined, 100).bindings).toEqual([100]);
+    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(['k2']);
+  });
+
+  it('counts rows per key id with the first row holding a value', () => {
+    expect(keyIdCounts(doubleQuote, table).sql).toBe(
+      'SELECT "dbwarden_key_id" AS key_id, COUNT(*) AS n,' +
+        ' MIN(CASE WHEN "access_key" IS NOT NULL OR "secret_key" IS NOT NULL THEN "id" END) AS first_pk,' +
+        ' SUM(CASE WHEN "access_key" IS NOT NULL OR "secret_key" IS NOT NULL THEN 1 ELSE 0 END) AS with_values' +
+        ' FROM "nova"."users" GROUP BY "dbwarden_key_id"',
+    );
+  });
+});
+
+describe('names', () => {
+  it('applies a secrets entry to the targets of its kind, in the default schema unless it names one', () => {
+    const secrets = [
+      {
+        kind: 'main',
+        schema: undefined,
+        table: 'users',
+        primaryKey: 'id',
+        columns: ['a', 'b'],
+        lookup: ['b'],
+      },
+      { kind: 'api', schema: 'other', table: 'creds', primaryKey: 'id', columns: ['s'], lookup: [] },
+    ];
+    expect(tablesFor(secrets, { kind: 'main' }, 'public')).toEqual([
+      {
+        schema: 'public',
+        configuredSchema: undefined,
+        table: 'users',
+        primaryKey: 'id',
+        columns: ['a', 'b'],
+        lookup: ['b'],
+      },
+    ]);
+    expect(tablesFor(secrets, { kind: 'api' }, 'public')[0]?.schema).toBe('other');
+    expect(blindIndexColumn('access_key')).toBe('access_key_bidx');
+  });
+
+  it('index names are unique per schema, table and column, and fit every engine', () => {
+    const long = { schema: 's', table: 't'.repeat(63) };
+    const names = [
+      indexName(table, 'dbwarden_key_id'),
+      indexName(table, 'access_key_bidx'),
+      indexName({ schema: 'other', table: 'users' }, 'dbwarden_key_id'),
+      indexName(long, 'c'.repeat(63)),
+    ];
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name.length).toBeLessThanOrEqual(63);
+    expect(names[0]).toMatch(/^dbw_[0-9a-f]{12}_users_dbwarden_key_id$/);
+  });
+});
