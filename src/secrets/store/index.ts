@@ -89,8 +89,24 @@ export async function upgradeSecrets(
   targets: readonly StoreTarget[],
   options: StoreOptions,
 ): Promise<TargetUpgrade[]> {
+  // StoreCrypto holds nothing until its first batch: no close needed if the call below refuses.
+  return upgradeSecretsWith(new StoreCrypto(keys, { threads: options.threads }), secrets, targets, options);
+}
+
+/**
+ * upgradeSecrets with its crypto passed in (and closed here). Internal, for
+ * the benchmark's database-cost baseline only (bench/reencrypt.ts): the same
+ * pipeline (reads, batches, conditional updates) with a StoreCrypto whose
+ * batches copy each value instead of encrypting it. Neither the CLI nor the
+ * config can reach it, and it is not part of the package's API.
+ */
+export async function upgradeSecretsWith(
+  crypto: StoreCrypto,
+  secrets: readonly SecretColumns[],
+  targets: readonly StoreTarget[],
+  options: StoreOptions,
+): Promise<TargetUpgrade[]> {
   checkBatchSize(options.batchSize);
-  const crypto = new StoreCrypto(keys, { threads: options.threads });
   const failures = new FailureLog();
   const sessions = await openSessions(targets, options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS);
   try {

@@ -26,6 +26,7 @@ import { DbwardenError } from '../../errors.js';
 import { SecretStoreError } from './errors.js';
 import type { RecordedTable } from './schema.js';
 import type { TargetSession } from './session.js';
+import { selectAppliedMigrations } from '../../dialects/store-sql.js';
 import { MIGRATIONS_TABLE, type SecretTable } from './tables.js';
 
 /** In order. A name is what `downgrade --to` takes and what dbwarden_migrations records. */
@@ -118,10 +119,10 @@ function migratorConfig(source: Knex.MigrationSource<string>): Knex.MigratorConf
 export async function appliedMigrations(session: TargetSession): Promise<string[]> {
   return session.guard('read the applied migrations', async () => {
     if (!(await session.db.schema.hasTable(MIGRATIONS_TABLE))) return [];
-    const rows = await session.dialect.select(session.db, {
-      sql: `SELECT name FROM ${session.dialect.quoteIdent(MIGRATIONS_TABLE)} ORDER BY id`,
-      bindings: [],
-    });
+    const rows = await session.dialect.select(
+      session.db,
+      selectAppliedMigrations(session.dialect.quoteIdent),
+    );
     return rows.map((r) => String(r.name));
   });
 }

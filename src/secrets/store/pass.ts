@@ -19,7 +19,7 @@ import type { SecretValueError } from '../errors.js';
 import type { StoreCrypto } from './crypto.js';
 import type { UpdateShape } from './dialect.js';
 import { SecretStoreError } from './errors.js';
-import { countPending, pendingCondition, selectBatch } from './queries.js';
+import { countPending, pendingCondition, selectBatch } from '../../dialects/store-sql.js';
 import { keysetBatches, pipeline } from './pipeline.js';
 import { type ReadRow, transformBatch } from './rows.js';
 import type { TargetSession } from './session.js';

@@ -9,7 +9,7 @@ import { SecretValueError } from '../errors.js';
 import { decryptValue } from '../value.js';
 import type { StoreCrypto } from './crypto.js';
 import type { PrimaryKeyValue } from './dialect.js';
-import { keyIdCounts, selectRow } from './queries.js';
+import { keyIdCounts, selectRow } from '../../dialects/store-sql.js';
 import { readRow } from './rows.js';
 import type { TargetSession } from './session.js';
 import { KEY_ID_COLUMN, type SecretTable, tableLabel } from './tables.js';

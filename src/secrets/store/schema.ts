@@ -11,7 +11,15 @@ import type { Knex } from 'knex';
 import { InvalidInputError } from '../../errors.js';
 import type { ColumnFacts, OriginalColumn, SecretsDialect, TableRef } from './dialect.js';
 import { SecretStoreError, ValuesDoNotFitError } from './errors.js';
-import { tableName } from './queries.js';
+import {
+  countEncrypted,
+  countRecords,
+  deleteRecords,
+  dropRecords,
+  insertRecordsSql,
+  selectRecordedColumns,
+  selectRecords,
+} from '../../dialects/store-sql.js';
 import type { TargetSession } from './session.js';
 import {
   blindIndexColumn,
@@ -163,10 +171,7 @@ export async function assertRestorable(
   if (facts === undefined) return;
   if (facts.has(KEY_ID_COLUMN)) {
     const quote = dialect.quoteIdent;
-    const [row] = await dialect.select(db, {
-      sql: `SELECT COUNT(*) AS n FROM ${tableName(quote, table)} WHERE ${quote(KEY_ID_COLUMN)} IS NOT NULL`,
-      bindings: [],
-    });
+    const [row] = await dialect.select(db, countEncrypted(quote, table));
     const encrypted = Number(row?.n ?? 0);
     if (encrypted > 0) {
       throw new SecretStoreError(
@@ -217,15 +222,10 @@ export async function removeKeyColumns(
     await dialect.alterTable(db, table, { add: [], widen: [], restore, drop });
   }
   const quote = dialect.quoteIdent;
-  await db.raw(`DELETE FROM ${quote(RECORDS_TABLE)} WHERE table_schema = ? AND table_name = ?`, [
-    table.schema,
-    table.table,
-  ]);
-  const [left] = await dialect.select(db, {
-    sql: `SELECT COUNT(*) AS n FROM ${quote(RECORDS_TABLE)}`,
-    bindings: [],
-  });
-  if (Number(left?.n ?? 0) === 0) await db.raw(`DROP TABLE ${quote(RECORDS_TABLE)}`);
+  const remove = deleteRecords(quote, table);
+  await db.raw(remove.sql, [...remove.bindings]);
+  const [left] = await dialect.select(db, countRecords(quote));
+  if (Number(left?.n ?? 0) === 0) await db.raw(dropRecords(quote));
 }
 
 interface RecordRow {
@@ -245,10 +245,7 @@ interface RecordRow {
 export async function recordedTables(db: Knex, session: TargetSession): Promise<RecordedTable[]> {
   if (!(await db.schema.hasTable(RECORDS_TABLE))) return [];
   const quote = session.dialect.quoteIdent;
-  const rows = (await session.dialect.select(db, {
-    sql: `SELECT * FROM ${quote(RECORDS_TABLE)} ORDER BY table_schema, table_name, position`,
-    bindings: [],
-  })) as unknown as RecordRow[];
+  const rows = (await session.dialect.select(db, selectRecords(quote))) as unknown as RecordRow[];
   const defaultSchema = await session.defaultSchema();
   const tables = new Map<string, RecordRow[]>();
   for (const row of rows) {
@@ -282,10 +279,7 @@ function originalOf(row: RecordRow): OriginalColumn {
 }
 
 async function recordsOf(db: Knex, session: TargetSession, table: TableRef): Promise<Set<string>> {
-  const rows = await session.dialect.select(db, {
-    sql: `SELECT column_name FROM ${session.dialect.quoteIdent(RECORDS_TABLE)} WHERE table_schema = ? AND table_name = ?`,
-    bindings: [table.schema, table.table],
-  });
+  const rows = await session.dialect.select(db, selectRecordedColumns(session.dialect.quoteIdent, table));
   return new Set(rows.map((r) => String(r.column_name)));
 }
 
@@ -308,13 +302,8 @@ async function insertRecords(
     original.maxOctets,
     original.charset,
   ]);
-  await db.raw(
-    `INSERT INTO ${session.dialect.quoteIdent(RECORDS_TABLE)}
-       (table_schema, table_name, column_name, primary_key, is_lookup, position,
-        original_definition, max_chars, max_octets, charset)
-     VALUES ${values.map((v) => `(${v.map(() => '?').join(', ')})`).join(', ')}`,
-    values.flat(),
-  );
+  const insert = insertRecordsSql(session.dialect.quoteIdent, values);
+  await db.raw(insert.sql, [...insert.bindings]);
 }
 
 /** What tableProblems found, as one error: the config or the tables need fixing (exit 2, nothing written). */

@@ -7,7 +7,7 @@ import type { SecretColumns } from '../../policy/model.js';
 import type { MasterKeySet } from '../keys.js';
 import { appliedMigrations, MIGRATION_NAMES } from './migrate.js';
 import { countByKeyId } from './preflight.js';
-import { plainCounts } from './queries.js';
+import { plainCounts } from '../../dialects/store-sql.js';
 import { schemaError } from './schema.js';
 import { closeSessions, openSessions, type TargetSession } from './session.js';
 import { KEY_ID_COLUMN, type SecretTable, tableLabel, tablesFor } from './tables.js';

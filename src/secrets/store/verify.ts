@@ -12,7 +12,7 @@ import { formatPlace, type Place } from '../place.js';
 import { classify } from '../value.js';
 import { StoreCrypto } from './crypto.js';
 import { keysetBatches, pipeline } from './pipeline.js';
-import { selectAll, selectSample } from './queries.js';
+import { selectAll, selectSample } from '../../dialects/store-sql.js';
 import type { ReadRow } from './rows.js';
 import { readRow } from './rows.js';
 import { schemaError } from './schema.js';

@@ -15,12 +15,7 @@ import {
   renderConditionalUpdate,
 } from '../../../src/dialects/postgres/secrets.js';
 import type { ColumnFacts, RowUpdate } from '../../../src/secrets/store/dialect.js';
-import {
-  countPending,
-  keyIdCounts,
-  pendingCondition,
-  selectBatch,
-} from '../../../src/secrets/store/queries.js';
+import { countPending, keyIdCounts, pendingCondition, selectBatch } from '../../../src/dialects/store-sql.js';
 import {
   blindIndexColumn,
   indexName,

@@ -1,12 +1,20 @@
 /**
- * The store's reads, in SQL that PostgreSQL and MySQL/MariaDB take alike
- * (SELECT, WHERE, GROUP BY, ORDER BY, LIMIT), identifiers quoted by the
- * engine's own quoteIdent, values always bound. Whatever differs between
- * engines (locks, DDL, the conditional update) is in the dialect files.
+ * The encrypted store's SQL that PostgreSQL and MySQL/MariaDB take alike
+ * (SELECT, WHERE, GROUP BY, ORDER BY, LIMIT, plain INSERT/DELETE/DROP on
+ * dbwarden's own tables), identifiers quoted by the engine's own quoteIdent,
+ * values always bound. Whatever differs between engines (locks, DDL, the
+ * conditional update) is in postgres/secrets.ts and mysql/secrets.ts. With
+ * those, this is the only place the store's SQL text is built.
  */
-import type { BoundSql, PrimaryKeyValue, TableRef } from './dialect.js';
-import { blindIndexColumn, KEY_ID_COLUMN, type SecretTable } from './tables.js';
-import type { StorePhase } from './types.js';
+import type { BoundSql, PrimaryKeyValue, TableRef } from '../secrets/store/dialect.js';
+import {
+  blindIndexColumn,
+  KEY_ID_COLUMN,
+  MIGRATIONS_TABLE,
+  RECORDS_TABLE,
+  type SecretTable,
+} from '../secrets/store/tables.js';
+import type { StorePhase } from '../secrets/store/types.js';
 
 export type QuoteIdent = (name: string) => string;
 
@@ -128,4 +136,74 @@ export function selectSample(
     sql: `SELECT ${columnList(quote, table, keyColumns)} FROM ${tableName(quote, table)} ORDER BY ${randomOrder} LIMIT ?`,
     bindings: [limit],
   };
+}
+
+/** Rows of a secrets table still under some key (`001_key_columns` down refuses while any are). */
+export function countEncrypted(quote: QuoteIdent, table: SecretTable): BoundSql {
+  return {
+    sql: `SELECT COUNT(*) AS n FROM ${tableName(quote, table)} WHERE ${quote(KEY_ID_COLUMN)} IS NOT NULL`,
+    bindings: [],
+  };
+}
+
+/** Migration names applied, in the order they ran (knex's own table). */
+export function selectAppliedMigrations(quote: QuoteIdent): BoundSql {
+  return { sql: `SELECT name FROM ${quote(MIGRATIONS_TABLE)} ORDER BY id`, bindings: [] };
+}
+
+// ---------------------------------------------------------------- dbwarden_secret_columns
+
+/** The columns dbwarden records per secret column (what `001_key_columns` down restores). */
+export const RECORD_COLUMNS = [
+  'table_schema',
+  'table_name',
+  'column_name',
+  'primary_key',
+  'is_lookup',
+  'position',
+  'original_definition',
+  'max_chars',
+  'max_octets',
+  'charset',
+] as const;
+
+export function selectRecords(quote: QuoteIdent): BoundSql {
+  return {
+    sql: `SELECT * FROM ${quote(RECORDS_TABLE)} ORDER BY table_schema, table_name, position`,
+    bindings: [],
+  };
+}
+
+export function selectRecordedColumns(quote: QuoteIdent, table: TableRef): BoundSql {
+  return {
+    sql: `SELECT column_name FROM ${quote(RECORDS_TABLE)} WHERE table_schema = ? AND table_name = ?`,
+    bindings: [table.schema, table.table],
+  };
+}
+
+/** A value of dbwarden_secret_columns. */
+export type RecordValue = string | number | null;
+
+/** One row per entry of `rows`, each holding the RECORD_COLUMNS in order. */
+export function insertRecordsSql(quote: QuoteIdent, rows: readonly (readonly RecordValue[])[]): BoundSql {
+  const placeholders = rows.map((r) => `(${r.map(() => '?').join(', ')})`).join(', ');
+  return {
+    sql: `INSERT INTO ${quote(RECORDS_TABLE)} (${RECORD_COLUMNS.join(', ')}) VALUES ${placeholders}`,
+    bindings: rows.flat(),
+  };
+}
+
+export function deleteRecords(quote: QuoteIdent, table: TableRef): BoundSql {
+  return {
+    sql: `DELETE FROM ${quote(RECORDS_TABLE)} WHERE table_schema = ? AND table_name = ?`,
+    bindings: [table.schema, table.table],
+  };
+}
+
+export function countRecords(quote: QuoteIdent): BoundSql {
+  return { sql: `SELECT COUNT(*) AS n FROM ${quote(RECORDS_TABLE)}`, bindings: [] };
+}
+
+export function dropRecords(quote: QuoteIdent): string {
+  return `DROP TABLE ${quote(RECORDS_TABLE)}`;
 }
