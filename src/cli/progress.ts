@@ -41,13 +41,14 @@ function barReporter(stream: NodeJS.WritableStream): ProgressReporter {
     update(p) {
       let entry = bars.get(keyOf(p));
       if (!entry) {
-        const bar = multibar.create(p.total, 0, { ...labels(p), rate: 0 });
+        const bar = multibar.create(p.total, 0, { ...labels(p), rate: '-' });
         entry = { bar, started: performance.now() };
         bars.set(keyOf(p), entry);
       }
       const seconds = (performance.now() - entry.started) / 1000;
       entry.bar.setTotal(p.total);
-      entry.bar.update(p.done, { ...labels(p), rate: seconds > 0 ? Math.round(p.done / seconds) : 0 });
+      // A rate over a few milliseconds says nothing: show it once half a second has passed.
+      entry.bar.update(p.done, { ...labels(p), rate: seconds >= 0.5 ? Math.round(p.done / seconds) : '-' });
     },
     stop: () => multibar.stop(),
   };
