@@ -1,5 +1,14 @@
 /** Command-line options of `npm run bench`. */
 import { parseArgs } from 'node:util';
+import { DEFAULT_BATCH_SIZE } from '../src/secrets/store/index.js';
+
+/** Parts of the benchmark that can run on their own (`--only`). */
+export const SECTIONS = ['plan', 'reencrypt'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Engines the sections run on (`--engines`). */
+export const ENGINES = ['postgres', 'mariadb'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 export interface BenchOptions {
   readonly tables: number;
@@ -8,17 +17,32 @@ export interface BenchOptions {
   readonly replans: number;
   /** Rounds of apply on a fresh copy and of the raw replay, interleaved (median reported). */
   readonly rounds: number;
+  /** Rows in the re-encryption section's table. */
+  readonly rows: number;
+  /** Rows per batch of the re-encryption engine (each batch one transaction). */
+  readonly batchSize: number;
+  readonly sections: readonly Section[];
+  readonly engines: readonly Engine[];
   readonly output: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--tables N] [--components N] [--replans N] [--rounds N]
-                              [--output FILE]
+export const USAGE = `usage: npm run bench -- [--only SECTIONS] [--engines ENGINES] [--tables N] [--components N]
+                              [--replans N] [--rounds N] [--rows N] [--batch-size N] [--output FILE]
 
+  --only SECTIONS  comma-separated sections to run: ${SECTIONS.join(', ')} (default: all)
+  --engines LIST   comma-separated engines: ${ENGINES.join(', ')} (default: both)
+
+ plan (plan and apply):
   --tables N       tables in the benchmark database, each named by every policy (default 2000)
   --components N   components, i.e. policy files and logins (default 4)
   --replans N      repetitions of the no-op re-plan, median reported (default 5)
   --rounds N       applies on a fresh copy, and raw replays of the same statements, interleaved;
                    medians reported (default 3)
+
+ reencrypt (the encrypted store's engine):
+  --rows N         rows of random access and secret keys in the table (default 100000)
+  --batch-size N   rows per batch, each batch one transaction (default ${DEFAULT_BATCH_SIZE}, as upgrade's)
+
   --output FILE    where to write the JSON results (default bench/results.json)
 `;
 
@@ -32,6 +56,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       components: { type: 'string' },
       replans: { type: 'string' },
       rounds: { type: 'string' },
+      rows: { type: 'string' },
+      'batch-size': { type: 'string' },
+      only: { type: 'string' },
+      engines: { type: 'string' },
       output: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -44,6 +72,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     components: positiveInt('--components', values.components, 4, 50),
     replans: positiveInt('--replans', values.replans, 5, 1000),
     rounds: positiveInt('--rounds', values.rounds, 3, 100),
+    rows: positiveInt('--rows', values.rows, 100_000, 100_000_000),
+    batchSize: positiveInt('--batch-size', values['batch-size'], DEFAULT_BATCH_SIZE, 100_000),
+    sections: list('--only', values.only, SECTIONS),
+    engines: list('--engines', values.engines, ENGINES),
     output: values.output,
   };
 }
@@ -55,4 +87,15 @@ function positiveInt(flag: string, value: string | undefined, fallback: number, 
     throw new UsageError(`${flag} wants a whole number from 1 to ${max}, got "${value}"`);
   }
   return n;
+}
+
+/** A comma-separated subset of `allowed`, in `allowed`'s order; all of it when the flag is absent. */
+function list<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T[] {
+  if (value === undefined) return [...allowed];
+  const names = value.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !(allowed as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    throw new UsageError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got "${value}"`);
+  }
+  return allowed.filter((a) => names.includes(a));
 }

@@ -1,14 +1,20 @@
 /**
- * `npm run bench`: dbwarden's plan and apply at scale on PostgreSQL, reported as ratios against
- * baselines measured in the same run. See bench/README.md for what each figure means.
+ * `npm run bench`: dbwarden's plan and apply at scale on PostgreSQL and MariaDB, and the encrypted
+ * store's re-encryption engine on both, each reported as ratios against baselines measured in the
+ * same run. See bench/README.md for what each figure means; `--only` and `--engines` pick sections.
  *
- * Starts a throwaway PostgreSQL (test/harness/postgres.ts), creates a database with --tables
+ * plan: starts a throwaway PostgreSQL (test/harness/postgres.ts), creates a database with --tables
  * tables and --components policy files naming all of them, then times, in order: plan on the
  * fresh database, apply, the no-op re-plan (repeated, median), the no-op apply; then the
  * baselines: the bare round trips of a connection that sends as many queries as a plan does,
  * and the statements apply ran, replayed with one pg client in one transaction on fresh copies
- * of the initial database, interleaved with more applies on fresh copies (--rounds). Prints a
- * markdown table and writes bench/results.json.
+ * of the initial database, interleaved with more applies on fresh copies (--rounds). Then the
+ * same on MariaDB (mariadb.ts).
+ *
+ * reencrypt: --rows rows encrypted, rotated, and the two baselines (reencrypt.ts), on the same
+ * PostgreSQL and on a MariaDB of its own.
+ *
+ * Prints markdown tables and writes bench/results.json.
  */
 import { execFileSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
@@ -48,6 +54,15 @@ import {
   withRatio,
 } from './report.js';
 import { benchMariadb, type MariadbOutcome } from './mariadb.js';
+import {
+  benchReencrypt,
+  mariadbDatabase,
+  postgresDatabase,
+  type ReencryptOutcome,
+  reencryptJson,
+  reencryptMetrics,
+  reencryptTable,
+} from './reencrypt.js';
 import { formatMs, median, timed } from './stats.js';
 
 const { escapeIdentifier } = pg;
@@ -63,10 +78,7 @@ const ROUND_TRIP_BASELINE_RUNS = 20;
 const quiet = () => undefined;
 
 /** Sections of the benchmark that other work has not built yet: reported, never invented. */
-const NOT_AVAILABLE = [
-  { section: 're-encryption throughput', reason: 'the re-encryption engine is not built yet' },
-  { section: 'CLI cold start', reason: 'this measurement is not built yet' },
-] as const;
+const NOT_AVAILABLE = [{ section: 'CLI cold start', reason: 'this measurement is not built yet' }] as const;
 
 // ---------------------------------------------------------------------------------- cleanup
 
@@ -609,15 +621,14 @@ async function benchPostgres(
 
 // ---------------------------------------------------------------------------------- output
 
-function printReport(
-  options: BenchOptions,
-  machine: Machine,
-  settings: string,
-  outcome: RunOutcome,
-  mariadb: MariadbOutcome,
-  totalSeconds: number,
-  loadAtEnd: number,
-): string {
+/** What the run measured: each part undefined when its section or engine was not asked for. */
+interface Outcomes {
+  readonly postgres: RunOutcome | undefined;
+  readonly mariadb: MariadbOutcome | undefined;
+  readonly reencrypt: readonly ReencryptOutcome[];
+}
+
+function postgresPlanLines(options: BenchOptions, outcome: RunOutcome): string[] {
   const labels = new Map(outcome.metrics.map((m) => [m.id, m.label.replace(/^baseline: /, '')]));
   const shortLabels = new Map([
     ['postgres.baseline.rawStatements', 'raw statements'],
@@ -625,13 +636,10 @@ function printReport(
     ['postgres.baseline.yamlParse', 'YAML.parse'],
   ]);
   for (const [id, label] of shortLabels) labels.set(id, label);
-  const lines = [
-    `# dbwarden benchmark: plan/apply on PostgreSQL`,
+  return [
+    `## plan/apply on PostgreSQL`,
     '',
     `${options.tables} tables (${TABLE_COLUMNS.join(', ')}; id serial), ${options.components} components each naming every table, one target; app \`${APP}\`.`,
-    `Date ${new Date().toISOString()}; total run time ${totalSeconds.toFixed(0)} s (server start, setup, measurements and baselines).`,
-    '',
-    machineLines(machine, settings, loadAtEnd),
     '',
     metricsTable(outcome.metrics, labels),
     '',
@@ -651,6 +659,11 @@ function printReport(
     '',
     breakdownTable(outcome.breakdown),
     '',
+  ];
+}
+
+function mariadbPlanLines(mariadb: MariadbOutcome): string[] {
+  return [
     `## plan/apply on MariaDB (${mariadb.version})`,
     '',
     'The same tables and policies on a throwaway MariaDB (test/harness/mariadb.ts). Baseline: the SQL apply ran,',
@@ -658,12 +671,119 @@ function printReport(
     '',
     metricsTable(mariadb.metrics, new Map([['mariadb.baseline.rawStatements', 'raw statements']])),
     '',
+  ];
+}
+
+function reencryptLines(outcome: ReencryptOutcome): string[] {
+  return [
+    `## Re-encryption on ${outcome.label}`,
+    '',
+    `\`users(id, access_key, secret_key)\`: ${outcome.rows.toLocaleString('en-US')} rows of random AWS-style keys (20 and 40 characters), access_key a lookup column; batches of ${outcome.batchSize}; filled in ${formatMs(outcome.fillMs)} (not timed below).`,
+    `Server settings: ${outcome.settings}.`,
+    'Throughput ratios are rotation / baseline (above 1: faster than the baseline); memory ratios are peak / target.',
+    '',
+    reencryptTable(reencryptMetrics(outcome)),
+    '',
+  ];
+}
+
+function printReport(
+  options: BenchOptions,
+  machine: Machine,
+  settings: string,
+  outcomes: Outcomes,
+  totalSeconds: number,
+  loadAtEnd: number,
+): string {
+  const lines = [
+    `# dbwarden benchmark`,
+    '',
+    `Sections ${options.sections.join(', ')} on ${options.engines.join(', ')}.`,
+    `Date ${new Date().toISOString()}; total run time ${totalSeconds.toFixed(0)} s (server starts, setup, measurements and baselines).`,
+    '',
+    machineLines(machine, settings, loadAtEnd),
+    '',
+    ...(outcomes.postgres === undefined ? [] : postgresPlanLines(options, outcomes.postgres)),
+    ...(outcomes.mariadb === undefined ? [] : mariadbPlanLines(outcomes.mariadb)),
+    ...outcomes.reencrypt.flatMap(reencryptLines),
     '## Not measured yet',
     '',
     ...NOT_AVAILABLE.map((n) => `- ${n.section}: not available yet (${n.reason}); no figures.`),
     '',
   ];
   return lines.join('\n');
+}
+
+function resultsJson(
+  options: BenchOptions,
+  machine: Machine,
+  settings: string,
+  outcomes: Outcomes,
+  totalSeconds: number,
+  loadAtEnd: number,
+) {
+  const { postgres, mariadb } = outcomes;
+  return {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    options,
+    machine: { ...machine, loadAverageAtEnd: loadAtEnd, serverSettings: settings },
+    totalSeconds: Math.round(totalSeconds * 10) / 10,
+    ...(postgres === undefined
+      ? {}
+      : {
+          setup: postgres.setup,
+          metrics: postgres.metrics.map((m) => ({
+            id: m.id,
+            label: m.label,
+            ms: Math.round(m.ms * 1000) / 1000,
+            ...(m.baseline === undefined ? {} : { baseline: m.baseline }),
+            ...(m.ratio === undefined ? {} : { ratio: Math.round(m.ratio * 100) / 100 }),
+            notes: m.notes,
+          })),
+          replanBreakdown: postgres.breakdown.map((b) => ({ ...b, ms: Math.round(b.ms * 1000) / 1000 })),
+        }),
+    ...(mariadb === undefined
+      ? {}
+      : {
+          mariadb: {
+            version: mariadb.version,
+            metrics: mariadb.metrics.map((m) => ({ ...m, ms: Math.round(m.ms * 1000) / 1000 })),
+          },
+        }),
+    reencrypt: Object.fromEntries(outcomes.reencrypt.map((o) => [o.id, reencryptJson(o)])),
+    notAvailable: NOT_AVAILABLE,
+  };
+}
+
+/** The MariaDB plan section, its server stopped as soon as it is done (the re-encryption starts its own). */
+async function mariadbPlanSection(options: BenchOptions, cleanup: Cleanup): Promise<MariadbOutcome> {
+  const own = new Cleanup();
+  cleanup.add('the MariaDB plan section', () => own.run());
+  try {
+    return await benchMariadb(options, (what, run) => own.add(what, run), progress);
+  } finally {
+    await own.run();
+  }
+}
+
+async function reencryptSections(
+  options: BenchOptions,
+  postgres: PostgresServer | undefined,
+  cleanup: Cleanup,
+): Promise<ReencryptOutcome[]> {
+  if (!options.sections.includes('reencrypt')) return [];
+  const add = (what: string, run: () => Promise<void>) => cleanup.add(what, run);
+  const reencryptOptions = { rows: options.rows, batchSize: options.batchSize };
+  const outcomes: ReencryptOutcome[] = [];
+  if (postgres !== undefined) {
+    const database = await postgresDatabase(postgres.adminUrl, postgres.version, add);
+    outcomes.push(await benchReencrypt(database, reencryptOptions, progress));
+  }
+  if (options.engines.includes('mariadb')) {
+    outcomes.push(await benchReencrypt(await mariadbDatabase(add), reencryptOptions, progress));
+  }
+  return outcomes;
 }
 
 async function main(): Promise<number> {
@@ -685,46 +805,32 @@ async function main(): Promise<number> {
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted = true;
-    process.stderr.write(`bench: ${signal}; stopping PostgreSQL and cleaning up\n`);
+    process.stderr.write(`bench: ${signal}; stopping the servers and cleaning up\n`);
     void cleanup.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
-    const server = await startPostgres();
-    cleanup.add('stop PostgreSQL', () => server.stop());
-    const machine = describeMachine(server.version, sourceLabel(server));
-    const settings = await serverSettings(server.adminUrl);
-    const outcome = await benchPostgres(server, options, cleanup);
-    const mariadb = await benchMariadb(options, (what, run) => cleanup.add(what, run), progress);
+    const plan = options.sections.includes('plan');
+    const server = options.engines.includes('postgres') ? await startPostgres() : undefined;
+    if (server !== undefined) cleanup.add('stop PostgreSQL', () => server.stop());
+    const machine = server
+      ? describeMachine(server.version, sourceLabel(server))
+      : describeMachine('not started', 'not used');
+    const settings = server ? await serverSettings(server.adminUrl) : 'no PostgreSQL';
+    const outcomes: Outcomes = {
+      postgres: plan && server ? await benchPostgres(server, options, cleanup) : undefined,
+      mariadb:
+        plan && options.engines.includes('mariadb') ? await mariadbPlanSection(options, cleanup) : undefined,
+      reencrypt: await reencryptSections(options, server, cleanup),
+    };
     const totalSeconds = (performance.now() - started) / 1000;
     const loadAtEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
-    process.stdout.write(printReport(options, machine, settings, outcome, mariadb, totalSeconds, loadAtEnd));
+    process.stdout.write(printReport(options, machine, settings, outcomes, totalSeconds, loadAtEnd));
 
     const output = options.output ?? fileURLToPath(new URL('./results.json', import.meta.url));
-    const results = {
-      date: new Date().toISOString(),
-      commit: gitCommit(),
-      options,
-      machine: { ...machine, loadAverageAtEnd: loadAtEnd, serverSettings: settings },
-      totalSeconds: Math.round(totalSeconds * 10) / 10,
-      setup: outcome.setup,
-      metrics: outcome.metrics.map((m) => ({
-        id: m.id,
-        label: m.label,
-        ms: Math.round(m.ms * 1000) / 1000,
-        ...(m.baseline === undefined ? {} : { baseline: m.baseline }),
-        ...(m.ratio === undefined ? {} : { ratio: Math.round(m.ratio * 100) / 100 }),
-        notes: m.notes,
-      })),
-      replanBreakdown: outcome.breakdown.map((b) => ({ ...b, ms: Math.round(b.ms * 1000) / 1000 })),
-      mariadb: {
-        version: mariadb.version,
-        metrics: mariadb.metrics.map((m) => ({ ...m, ms: Math.round(m.ms * 1000) / 1000 })),
-      },
-      notAvailable: NOT_AVAILABLE,
-    };
+    const results = resultsJson(options, machine, settings, outcomes, totalSeconds, loadAtEnd);
     await fsp.writeFile(output, `${JSON.stringify(results, null, 2)}\n`);
     progress(`wrote ${path.relative(process.cwd(), output) || output}`);
     return 0;
