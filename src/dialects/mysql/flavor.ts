@@ -12,6 +12,8 @@ export type MysqlFlavorName = 'mysql' | 'mariadb';
 
 export interface MysqlFlavor {
   readonly name: MysqlFlavorName;
+  /** Whether a role is a (locked) user account, so ALTER USER applies to it (MySQL), or a kind of its own (MariaDB). */
+  readonly rolesAreUsers: boolean;
   /** How a grant role is named in statements. */
   roleAccount(role: string): string;
   /** Make `role` the login's default role, so the application needs no SET ROLE. */
@@ -37,6 +39,7 @@ export interface MysqlFlavor {
 /** Roles are their own kind of account without host; one default role per user. */
 const MARIADB: MysqlFlavor = {
   name: 'mariadb',
+  rolesAreUsers: false,
   roleAccount: (role) => quoteIdent(role),
   setDefaultRole: (role, login, accounts) =>
     `SET DEFAULT ROLE ${quoteIdent(role)} FOR ${account(login, accounts.host)}`,
@@ -54,6 +57,7 @@ const MARIADB: MysqlFlavor = {
 /** Roles are locked accounts at host %; SET DEFAULT ROLE ALL makes every granted role active. */
 const MYSQL: MysqlFlavor = {
   name: 'mysql',
+  rolesAreUsers: true,
   roleAccount: (role) => account(role, '%'),
   setDefaultRole: (_role, login, accounts) => `SET DEFAULT ROLE ALL TO ${account(login, accounts.host)}`,
   storedPassword: (password) => cachingSha2PasswordHash(password),

@@ -160,7 +160,7 @@ function alterRole(
     }
   }
   // A MariaDB role is not a user: it has no login flag or settings to alter.
-  const canAlterUser = !(flavor.name === 'mariadb' && isRoleName(change.role));
+  const canAlterUser = flavor.rolesAreUsers || !isRoleName(change.role);
   if (change.canLogin !== undefined && canAlterUser) {
     settings.push(change.canLogin ? 'ACCOUNT UNLOCK' : 'ACCOUNT LOCK');
     said.push(change.canLogin ? 'allow login' : 'forbid login');
