@@ -1,6 +1,7 @@
 /** Command-line options of `npm run bench`. */
 import { parseArgs } from 'node:util';
 import { DEFAULT_BATCH_SIZE } from '../src/secrets/store/index.js';
+import { LAYOUTS, type LayoutName } from './affinity.js';
 
 /** Parts of the benchmark that can run on their own (`--only`). */
 export const SECTIONS = ['plan', 'reencrypt'] as const;
@@ -21,13 +22,16 @@ export interface BenchOptions {
   readonly rows: number;
   /** Rows per batch of the re-encryption engine (each batch one transaction). */
   readonly batchSize: number;
+  /** CPU layouts the re-encryption section runs in (affinity.ts). */
+  readonly layouts: readonly LayoutName[];
   readonly sections: readonly Section[];
   readonly engines: readonly Engine[];
   readonly output: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [--only SECTIONS] [--engines ENGINES] [--tables N] [--components N]
-                              [--replans N] [--rounds N] [--rows N] [--batch-size N] [--output FILE]
+                              [--replans N] [--rounds N] [--rows N] [--batch-size N] [--layouts LIST]
+                              [--output FILE]
 
   --only SECTIONS  comma-separated sections to run: ${SECTIONS.join(', ')} (default: all)
   --engines LIST   comma-separated engines: ${ENGINES.join(', ')} (default: both)
@@ -42,6 +46,9 @@ export const USAGE = `usage: npm run bench -- [--only SECTIONS] [--engines ENGIN
  reencrypt (the encrypted store's engine):
   --rows N         rows of random access and secret keys in the table (default 100000)
   --batch-size N   rows per batch, each batch one transaction (default ${DEFAULT_BATCH_SIZE}, as upgrade's)
+  --layouts LIST   CPU layouts, each a full run: separate (database server pinned to the last
+                   core, dbwarden to the others: the deployment's shape), shared (both on every
+                   core) (default: both)
 
   --output FILE    where to write the JSON results (default bench/results.json)
 `;
@@ -58,6 +65,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       rounds: { type: 'string' },
       rows: { type: 'string' },
       'batch-size': { type: 'string' },
+      layouts: { type: 'string' },
       only: { type: 'string' },
       engines: { type: 'string' },
       output: { type: 'string' },
@@ -74,6 +82,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     rounds: positiveInt('--rounds', values.rounds, 3, 100),
     rows: positiveInt('--rows', values.rows, 100_000, 100_000_000),
     batchSize: positiveInt('--batch-size', values['batch-size'], DEFAULT_BATCH_SIZE, 100_000),
+    layouts: list('--layouts', values.layouts, LAYOUTS),
     sections: list('--only', values.only, SECTIONS),
     engines: list('--engines', values.engines, ENGINES),
     output: values.output,

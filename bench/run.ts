@@ -33,6 +33,8 @@ import { readCatalog } from '../src/runner/snapshot.js';
 import { closeTargets, openTargets } from '../src/runner/targets.js';
 import { uniqueName, urlForDatabase, withClient } from '../test/harness/databases.js';
 import { type PostgresServer, startPostgres } from '../test/harness/postgres.js';
+import buildDist from '../test/harness/build-dist.js';
+import { layouts } from './affinity.js';
 import { parseOptions, type BenchOptions, USAGE, UsageError } from './args.js';
 import {
   ACCESS_FORMS,
@@ -676,8 +678,9 @@ function mariadbPlanLines(mariadb: MariadbOutcome): string[] {
 
 function reencryptLines(outcome: ReencryptOutcome): string[] {
   return [
-    `## Re-encryption on ${outcome.label}`,
+    `## Re-encryption on ${outcome.label}, ${outcome.layout.name} cores`,
     '',
+    `CPU layout: ${outcome.layout.description}.`,
     `\`users(id, access_key, secret_key)\`: ${outcome.rows.toLocaleString('en-US')} rows of random AWS-style keys (20 and 40 characters), access_key a lookup column; batches of ${outcome.batchSize}; filled in ${formatMs(outcome.fillMs)} (not timed below).`,
     `Server settings: ${outcome.settings}.`,
     'Throughput ratios are rotation / baseline (above 1: faster than the baseline); memory ratios are peak / target.',
@@ -751,7 +754,9 @@ function resultsJson(
             metrics: mariadb.metrics.map((m) => ({ ...m, ms: Math.round(m.ms * 1000) / 1000 })),
           },
         }),
-    reencrypt: Object.fromEntries(outcomes.reencrypt.map((o) => [o.id, reencryptJson(o)])),
+    reencrypt: Object.fromEntries(
+      outcomes.reencrypt.map((o) => [`${o.id}.${o.layout.name}`, reencryptJson(o)]),
+    ),
     notAvailable: NOT_AVAILABLE,
   };
 }
@@ -775,13 +780,27 @@ async function reencryptSections(
   if (!options.sections.includes('reencrypt')) return [];
   const add = (what: string, run: () => Promise<void>) => cleanup.add(what, run);
   const reencryptOptions = { rows: options.rows, batchSize: options.batchSize };
+  const { runnable, skipped } = layouts(options.layouts);
+  for (const reason of skipped) progress(`re-encryption, ${reason}`);
+  // The rollback phase runs the compiled CLI.
+  buildDist();
   const outcomes: ReencryptOutcome[] = [];
-  if (postgres !== undefined) {
-    const database = await postgresDatabase(postgres.adminUrl, postgres.version, add);
-    outcomes.push(await benchReencrypt(database, reencryptOptions, progress));
-  }
-  if (options.engines.includes('mariadb')) {
-    outcomes.push(await benchReencrypt(await mariadbDatabase(add), reencryptOptions, progress));
+  for (const layout of runnable) {
+    if (postgres !== undefined) {
+      const database = await postgresDatabase(postgres.adminUrl, postgres.version, layout.name, add);
+      outcomes.push(await benchReencrypt(database, reencryptOptions, layout, progress));
+    }
+    if (options.engines.includes('mariadb')) {
+      // A server per layout, stopped when its layout is done.
+      const own = new Cleanup();
+      cleanup.add('the re-encryption MariaDB', () => own.run());
+      try {
+        const database = await mariadbDatabase((what, run) => own.add(what, run));
+        outcomes.push(await benchReencrypt(database, reencryptOptions, layout, progress));
+      } finally {
+        await own.run();
+      }
+    }
   }
   return outcomes;
 }

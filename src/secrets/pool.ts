@@ -243,15 +243,23 @@ function defaultEntry(): Entry {
   };
 }
 
+/**
+ * Each worker's V8 young generation, in MB. A batch's strings live for one message, so a small
+ * young generation costs little; V8's default grows to tens of MB per isolate under the
+ * workers' allocation rate, and that is most of a long rotation's peak RSS (docs/performance.md).
+ */
+const WORKER_YOUNG_GENERATION_MB = 12;
+
 function spawn(entry: Entry, keys: MasterKeySet, engine: CryptoEngine): Worker {
   const wireKeys: WireKey[] = [keys.current, ...keys.previous].map((k) =>
     k.kind === 'raw' ? { id: k.id, kind: 'raw', bytes: new Uint8Array(k.key.reveal()) } : k,
   );
   const workerData: WorkerInit = { keys: wireKeys, engine };
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
   const worker =
     'url' in entry
-      ? new Worker(entry.url, { workerData })
-      : new Worker(entry.code, { eval: true, workerData });
+      ? new Worker(entry.url, { workerData, resourceLimits })
+      : new Worker(entry.code, { eval: true, workerData, resourceLimits });
   // workerData was cloned into the worker by the constructor: zero this copy of the keys.
   for (const k of wireKeys) if (k.kind === 'raw') k.bytes.fill(0);
   return worker;

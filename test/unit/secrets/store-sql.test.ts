@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   renderAlterTable as mysqlAlter,
-  renderConditionalUpdates,
+  renderConditionalUpdate as renderMysqlConditionalUpdate,
   storeLockName,
   widenedType,
 } from '../../../src/dialects/mysql/secrets.js';
@@ -33,6 +33,8 @@ const table: SecretTable = {
   lookup: ['access_key'],
 };
 const shape = updateShape(table, 'integer');
+/** A text primary key keeps its character set and collation in the JSON table (readColumns' sqlType). */
+const mysqlShape = updateShape(table, 'varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci');
 
 const rows: RowUpdate[] = [
   {
@@ -97,22 +99,39 @@ describe('PostgreSQL conditional update', () => {
   });
 });
 
-describe('MySQL conditional updates', () => {
-  const { sql, bindings } = renderConditionalUpdates(shape, rows);
+describe('MySQL conditional update', () => {
+  const { sql, bindings } = renderMysqlConditionalUpdate(mysqlShape, rows);
 
-  it('is one UPDATE per row, comparing old values as binary strings, NULL-safe', () => {
-    const statement =
-      'UPDATE `nova`.`users` SET `access_key` = ?, `secret_key` = ?, `dbwarden_key_id` = ?, `access_key_bidx` = ?' +
-      ' WHERE `id` = ? AND CAST(`access_key` AS BINARY) <=> CAST(? AS BINARY)' +
-      ' AND CAST(`secret_key` AS BINARY) <=> CAST(? AS BINARY) AND CAST(`dbwarden_key_id` AS BINARY) <=> CAST(? AS BINARY)';
-    expect(sql).toBe(`${statement};\n${statement}`);
+  it('is one statement joined to the batch as a JSON table, comparing old values as binary strings, NULL-safe', () => {
+    expect(sql).toBe(
+      "UPDATE `nova`.`users` AS t JOIN JSON_TABLE(CONVERT(? USING utf8mb4), '$[*]' COLUMNS (" +
+        "p varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci PATH '$.p', o0 LONGTEXT PATH '$.o0'," +
+        " o1 LONGTEXT PATH '$.o1', n0 LONGTEXT PATH '$.n0', n1 LONGTEXT PATH '$.n1', ok VARCHAR(64) PATH '$.ok'," +
+        " nk VARCHAR(64) PATH '$.nk', b0 VARCHAR(64) PATH '$.b0')) AS v ON t.`id` = v.p" +
+        ' SET t.`access_key` = v.n0, t.`secret_key` = v.n1, t.`dbwarden_key_id` = v.nk, t.`access_key_bidx` = v.b0' +
+        ' WHERE CAST(t.`access_key` AS BINARY) <=> CAST(v.o0 AS BINARY)' +
+        ' AND CAST(t.`secret_key` AS BINARY) <=> CAST(v.o1 AS BINARY)' +
+        ' AND CAST(t.`dbwarden_key_id` AS BINARY) <=> CAST(v.ok AS BINARY)',
+    );
   });
 
-  it('binds new values, key, then old values, row after row', () => {
-    expect(bindings).toEqual([
-      'dbwarden:1:a', 'dbwarden:1:b', 'k1', 'f'.repeat(64), 1, 'AKIA1', 'secret1', null,
-      'dbwarden:1:c', null, 'k1', 'e'.repeat(64), 2, 'AKIA2', null, null,
-    ]); // prettier-ignore
+  it('binds the rows as one JSON document in bytes, a NULL as a key left out', () => {
+    expect(bindings).toHaveLength(1);
+    const [document] = bindings;
+    expect(Buffer.isBuffer(document)).toBe(true);
+    expect(JSON.parse((document as Buffer).toString('utf8'))).toEqual([
+      {
+        p: 1,
+        o0: 'AKIA1',
+        n0: 'dbwarden:1:a',
+        o1: 'secret1',
+        n1: 'dbwarden:1:b',
+        nk: 'k1',
+        b0: 'f'.repeat(64),
+      },
+      { p: 2, o0: 'AKIA2', n0: 'dbwarden:1:c', nk: 'k1', b0: 'e'.repeat(64) },
+    ]);
+    expect(sql).not.toContain('AKIA');
   });
 });
 
