@@ -8,6 +8,7 @@ import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
 import { jsonSchemas } from '../policy/schema.js';
 import { type CliIo, type OutputFormat, printDiagnostics, printJson } from './output.js';
 import { MIGRATION_NAMES } from '../secrets/store/index.js';
+import { DEFAULT_VERIFY_SAMPLE } from '../runner/upgrade.js';
 import { applyCommand, planCommand, verifyCommand } from './database-commands.js';
 import {
   downgradeCommand,
@@ -245,15 +246,33 @@ or failing row.`,
     )
     .addOption(lockWaitOption())
     .addOption(batchSizeOption())
+    .addOption(
+      new Option(
+        '--verify-sample <rows>',
+        'rows per secrets table decrypted in place after re-encrypting ("dbwarden verify --secrets" checks every row)',
+      )
+        .default(DEFAULT_VERIFY_SAMPLE)
+        .argParser(positiveCount),
+    )
     .addHelpText(
       'after',
       `
-Runs apply (roles, logins, grants, credential files), then, on every target
-whose kind a secrets entry names: the pending migrations (add key-id and
-blind-index columns, widen the secret columns; encrypt every plaintext value),
-then re-encrypts every row whose key id is not masterKey.current. Master keys
-are read before anything connects: a malformed key exits 2 with nothing
-written, and so does a key id in the data that no configured key opens.
+Steps, in order: keys (read and checked before anything connects), apply
+(roles, logins, grants, credential files), secrets (per target: migrations and
+re-encryption), verify (every component logs in and its privileges are
+compared with its policy; --verify-sample rows per secrets table are decrypted
+in place). A failure names the step and the target; every step is safe to run
+again, so the fix is always: correct the cause, run upgrade again. A second
+run with nothing to do says so. Exit 0 done, 1 a step failed, 2 invalid input
+(nothing written), 3 verification failed. --format json prints one summary
+document: per target the role changes, migrations run, rows encrypted and
+re-encrypted, the verify result and the time spent (docs/cli.md).
+
+The secrets step, on every target whose kind a secrets entry names: the
+pending migrations (add key-id and blind-index columns, widen the secret
+columns; encrypt every plaintext value), then re-encrypts every row whose key
+id is not masterKey.current. A malformed key exits 2 with nothing written,
+and so does a key id in the data that no configured key opens.
 Each batch of rows commits on its own and is written back only if the row
 still holds what was read, so the application can keep running, and a
 killed upgrade is finished by running it again.
@@ -265,7 +284,7 @@ Examples:
   dbwarden upgrade --config dbwarden.yaml
   dbwarden upgrade --batch-size 2000 --format json`,
     )
-    .action(async (opts: { lockWait: number; batchSize: number }, cmd: Command) => {
+    .action(async (opts: { lockWait: number; batchSize: number; verifySample: number }, cmd: Command) => {
       const { config, format } = globals(cmd);
       setExitCode(
         await upgradeCommand(
@@ -274,6 +293,7 @@ Examples:
             format: textOrJson(format, 'upgrade'),
             lockWaitSeconds: opts.lockWait,
             batchSize: opts.batchSize,
+            verifySample: opts.verifySample,
           },
           io,
         ),
@@ -288,6 +308,12 @@ Examples:
       `migration to revert to, or base (migrations: ${MIGRATION_NAMES.join(', ')})`,
     )
     .addOption(batchSizeOption())
+    .option(
+      '--drop-roles',
+      'then drop every role and login dbwarden manages for the app, and their credentials',
+    )
+    .option('--force', 'with --drop-roles: drop logins even while they have sessions open')
+    .addOption(lockWaitOption())
     .addHelpText(
       'after',
       `
@@ -297,18 +323,43 @@ restores each secret column's original type (refusing, with the row ids, when
 a value would not fit). "--to 001_key_columns" only decrypts. Needs every key
 that encrypted a value (current or previous).
 
+--drop-roles then revokes and drops every role and login dbwarden manages for
+the app (apply with no policies) and removes their credentials: the database
+is left as it was before dbwarden. It refuses, dropping nothing, while any of
+the app's logins has a session open (stop the services first), unless
+--force; a dropped login's open sessions run on until they disconnect.
+
 Examples:
-  dbwarden downgrade --to base`,
+  dbwarden downgrade --to base
+  dbwarden downgrade --to base --drop-roles`,
     )
-    .action(async (opts: { to: string; batchSize: number }, cmd: Command) => {
-      const { config, format } = globals(cmd);
-      setExitCode(
-        await downgradeCommand(
-          { config, format: textOrJson(format, 'downgrade'), to: opts.to, batchSize: opts.batchSize },
-          io,
-        ),
-      );
-    });
+    .action(
+      async (
+        opts: { to: string; batchSize: number; dropRoles?: true; force?: true; lockWait: number },
+        cmd: Command,
+      ) => {
+        const { config, format } = globals(cmd);
+        if (opts.force && !opts.dropRoles) {
+          throw new InvalidInputError('--force goes with --drop-roles', {
+            hint: 'dbwarden downgrade --to base --drop-roles --force',
+          });
+        }
+        setExitCode(
+          await downgradeCommand(
+            {
+              config,
+              format: textOrJson(format, 'downgrade'),
+              to: opts.to,
+              batchSize: opts.batchSize,
+              dropRoles: opts.dropRoles === true,
+              force: opts.force === true,
+              lockWaitSeconds: opts.lockWait,
+            },
+            io,
+          ),
+        );
+      },
+    );
 
   program
     .command('status')

@@ -5,7 +5,14 @@
  */
 import { ExitCode } from '../errors.js';
 import type { SecretFailure } from '../secrets/store/index.js';
-import { runDowngrade, runStatus, runUpgrade, runVerifySecrets } from '../runner/secrets.js';
+import {
+  refuseOpenSessions,
+  runDowngrade,
+  runDropRoles,
+  runStatus,
+  runVerifySecrets,
+} from '../runner/secrets.js';
+import { runUpgrade, type UpgradeSummary } from '../runner/upgrade.js';
 import { runVerify } from '../runner/verify.js';
 import { loadOrFail, verifyText } from './database-commands.js';
 import { type CliIo, plural, printJson } from './output.js';
@@ -35,50 +42,100 @@ async function withProgress<T>(
 }
 
 export async function upgradeCommand(
-  options: SecretsCommandOptions & { readonly lockWaitSeconds: number },
+  options: SecretsCommandOptions & { readonly lockWaitSeconds: number; readonly verifySample: number },
   io: CliIo,
 ): Promise<number> {
   const deployment = loadOrFail(options.config, io);
-  const result = await withProgress(io, (progress) =>
+  const summary = await withProgress(io, (progress) =>
     runUpgrade(deployment, {
       components: undefined,
       rotatePasswords: false,
       lockWaitSeconds: options.lockWaitSeconds,
       batchSize: options.batchSize,
+      verifySample: options.verifySample,
       log: logTo(io),
       progress,
       env: io.env,
     }),
   );
-  const changes = result.apply.targets.reduce((n, t) => n + t.changes.length, 0);
+  const exitCode = summary.ok ? ExitCode.ok : ExitCode.pendingOrMismatch;
   if (options.format === 'json') {
-    printJson({ ok: true, app: result.apply.app, roleChanges: changes, secrets: result.secrets }, io);
-    return ExitCode.ok;
+    printJson(upgradeJson(summary), io);
+    return exitCode;
   }
+  io.stdout(upgradeText(summary));
+  return exitCode;
+}
+
+/** The one document `upgrade --format json` prints (docs/cli.md). */
+function upgradeJson(summary: UpgradeSummary) {
+  const { apply, privileges, targets } = summary;
+  const roleChanges = targets.reduce((n, t) => n + t.roleChanges, 0);
+  return {
+    ok: summary.ok,
+    app: summary.app,
+    upToDate: summary.upToDate,
+    durationMs: Math.round(summary.durationMs),
+    steps: Object.fromEntries(
+      Object.entries(summary.steps).map(([step, t]) => [step, { durationMs: Math.round(t.durationMs) }]),
+    ),
+    roleChanges,
+    credentialsWritten: apply.credentialsWritten,
+    credentialsRemoved: apply.credentialsRemoved,
+    targets: targets.map((t) => ({ ...t, durationMs: Math.round(t.durationMs) })),
+    // Components without databases have no target: their check (no login) is reported here.
+    components: privileges.components.map((c) => ({ component: c.component, login: c.login, ok: c.ok })),
+    // As in 0.1, for scripts written against it.
+    secrets: targets
+      .filter((t) => summary.secretTargets.includes(t.target))
+      .map(({ target, migrationsRun, rowsEncrypted, rowsReencrypted, rowsRetried }) => ({
+        target,
+        migrationsRun,
+        rowsEncrypted,
+        rowsReencrypted,
+        rowsRetried,
+      })),
+  };
+}
+
+function upgradeText(summary: UpgradeSummary): string {
+  const changes = summary.targets.reduce((n, t) => n + t.roleChanges, 0);
   const lines = [
     `Roles and grants: ${changes === 0 ? 'no changes' : `${plural(changes, 'change')} applied`}.`,
   ];
-  if (result.secrets.length === 0) lines.push('Secrets: none configured.');
-  for (const t of result.secrets) {
+  for (const t of summary.targets) {
+    if (!summary.secretTargets.includes(t.target)) continue;
     const migrations =
       t.migrationsRun.length === 0 ? 'no pending migrations' : `ran ${t.migrationsRun.join(', ')}`;
+    const retried =
+      t.rowsRetried > 0 ? ` (${plural(t.rowsRetried, 'row')} retried after concurrent writes)` : '';
     lines.push(
-      `target ${t.target}: ${migrations}; ${plural(t.rowsEncrypted, 'row')} encrypted, ${plural(t.rowsReencrypted, 'row')} re-encrypted${t.rowsRetried > 0 ? ` (${plural(t.rowsRetried, 'row')} retried after concurrent writes)` : ''}`,
+      `target ${t.target}: ${migrations}; ${plural(t.rowsEncrypted, 'row')} encrypted, ${plural(t.rowsReencrypted, 'row')} re-encrypted${retried}; ${plural(t.verify.rowsChecked, 'sampled row')} decrypted in place`,
     );
   }
-  const idle =
-    changes === 0 &&
-    result.secrets.every((t) => t.migrationsRun.length + t.rowsEncrypted + t.rowsReencrypted === 0);
-  lines.push(idle ? 'Upgrade: nothing to do; everything was up to date.' : 'Upgrade: done.');
-  io.stdout(`${lines.join('\n')}\n`);
-  return ExitCode.ok;
+  if (summary.secretTargets.length === 0) lines.push('Secrets: none configured.');
+  const failures = summary.targets.flatMap((t) => t.verify.secretFailures);
+  const verify = `${verifyText(summary.privileges).trimEnd()}\n${failures.length > 0 ? secretFailuresText(failures) : ''}`;
+  const seconds = (summary.durationMs / 1000).toFixed(1);
+  const verdict = !summary.ok
+    ? `Upgrade: done, but verification failed (see above); exit 3.`
+    : summary.upToDate
+      ? `Upgrade: nothing to do; everything was up to date (${seconds} s).`
+      : `Upgrade: done in ${seconds} s.`;
+  return `${lines.join('\n')}\n${verify}${verdict}\n`;
 }
 
 export async function downgradeCommand(
-  options: SecretsCommandOptions & { readonly to: string },
+  options: SecretsCommandOptions & {
+    readonly to: string;
+    readonly dropRoles: boolean;
+    readonly force: boolean;
+    readonly lockWaitSeconds: number;
+  },
   io: CliIo,
 ): Promise<number> {
   const deployment = loadOrFail(options.config, io);
+  if (options.dropRoles) await refuseOpenSessions(deployment, { force: options.force, log: logTo(io) });
   const result = await withProgress(io, (progress) =>
     runDowngrade(deployment, options.to, {
       batchSize: options.batchSize,
@@ -87,8 +144,24 @@ export async function downgradeCommand(
       env: io.env,
     }),
   );
+  const dropped = options.dropRoles
+    ? await runDropRoles(deployment, {
+        force: options.force,
+        lockWaitSeconds: options.lockWaitSeconds,
+        log: logTo(io),
+      })
+    : undefined;
+  const roleChanges = dropped?.targets.reduce((n, t) => n + t.changes.length, 0) ?? 0;
   if (options.format === 'json') {
-    printJson({ ok: true, to: options.to, targets: result }, io);
+    printJson(
+      {
+        ok: true,
+        to: options.to,
+        targets: result,
+        ...(dropped && { roles: { changes: roleChanges, credentialsRemoved: dropped.credentialsRemoved } }),
+      },
+      io,
+    );
     return ExitCode.ok;
   }
   const lines = result.map(
@@ -96,6 +169,13 @@ export async function downgradeCommand(
       `target ${t.target}: ${t.migrationsReverted.length === 0 ? 'nothing to revert' : `reverted ${t.migrationsReverted.join(', ')}`}`,
   );
   if (result.length === 0) lines.push('Secrets: none configured; nothing to revert.');
+  if (dropped) {
+    lines.push(
+      roleChanges === 0
+        ? 'Roles: no managed role or login left to drop.'
+        : `Roles: ${plural(roleChanges, 'change')} applied: every managed role and login dropped; ${plural(dropped.credentialsRemoved.length, 'credential file')} removed.`,
+    );
+  }
   lines.push(`Downgrade to ${options.to}: done.`);
   io.stdout(`${lines.join('\n')}\n`);
   return ExitCode.ok;

@@ -100,6 +100,12 @@ export interface AdminSession {
   /** Starts the transaction and takes dbwarden's lock on this database (waits for other runs). */
   beginLocked(lock: LockOptions): Promise<void>;
   run(statement: Statement): Promise<void>;
+  /**
+   * Connections currently open on the server under each of these logins (the
+   * user part of a MySQL account), other than this session; logins without
+   * any are left out. `downgrade --drop-roles` refuses while there are some.
+   */
+  openSessions(logins: readonly string[]): Promise<ReadonlyMap<string, number>>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   close(): Promise<void>;

@@ -1,10 +1,13 @@
 /**
- * `upgrade`, `downgrade`, `status` and `verify --secrets`: the deployment's
- * targets and master keys handed to the encrypted store (src/secrets/store/).
+ * `downgrade`, `status` and `verify --secrets`: the deployment's targets and
+ * master keys handed to the encrypted store (src/secrets/store/); `upgrade`
+ * (upgrade.ts) uses the same two.
  * Key material is loaded before any connection, so bad keys exit 2 with
  * nothing written.
  */
-import { InvalidInputError } from '../errors.js';
+import { plural } from '../util/printable.js';
+import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
+import { desiredState } from '../plan/desired.js';
 import type { Deployment } from '../policy/model.js';
 import { loadMasterKeys, type MasterKeySet } from '../secrets/keys.js';
 import {
@@ -14,13 +17,11 @@ import {
   secretsStatus,
   type StoreOptions,
   type StoreTarget,
-  type TargetUpgrade,
-  upgradeSecrets,
   verifySecrets,
 } from '../secrets/store/index.js';
 import { compareText } from '../util/compare.js';
-import { type ApplyOptions, type ApplyResult, runApply } from './apply.js';
-import { resolveTarget } from './targets.js';
+import { type ApplyResult, runApply } from './apply.js';
+import { closeTargets, openTargets, resolveTarget } from './targets.js';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -42,27 +43,6 @@ export async function secretKeys(deployment: Deployment, env: Environment): Prom
     });
   }
   return loadMasterKeys(config, env);
-}
-
-export interface UpgradeResult {
-  readonly apply: ApplyResult;
-  readonly secrets: readonly TargetUpgrade[];
-}
-
-/**
- * Roles and grants first (apply), then the store: pending migrations and
- * re-encryption of every row not under the current key. Keys are loaded before
- * apply connects anywhere.
- */
-export async function runUpgrade(
-  deployment: Deployment,
-  options: ApplyOptions & StoreOptions & { readonly env: Environment },
-): Promise<UpgradeResult> {
-  const targets = storeTargets(deployment);
-  const keys = targets.length > 0 ? await secretKeys(deployment, options.env) : undefined;
-  const apply = await runApply(deployment, options);
-  const secrets = keys ? await upgradeSecrets(deployment.config.secrets, keys, targets, options) : [];
-  return { apply, secrets };
 }
 
 export async function runDowngrade(
@@ -100,4 +80,71 @@ export async function runVerifySecrets(
     ...options,
     ...(options.sample === undefined ? {} : { sample: options.sample }),
   });
+}
+
+/** Logins of the app still connected somewhere: `downgrade --drop-roles` stops instead of pulling them away. */
+export class LoginsInUseError extends DbwardenError {
+  override readonly name = 'LoginsInUseError';
+  readonly exitCode = ExitCode.runtimeFailure;
+}
+
+/**
+ * `downgrade --drop-roles` refuses while any of the app's logins has a session
+ * open, unless `force`: checked before the migrations are reverted, so a
+ * refusal leaves everything as it was, and again just before the drop.
+ */
+export async function refuseOpenSessions(
+  deployment: Deployment,
+  options: { readonly force: boolean; readonly log: (line: string) => void },
+): Promise<void> {
+  const logins = desiredState(deployment).components.map((c) => c.login);
+  const busy = await sessionsOf(deployment, logins);
+  if (busy.length === 0) return;
+  const list = busy.map((b) => `${b.login} (${plural(b.sessions, 'session')} on ${b.target})`).join(', ');
+  if (!options.force) {
+    throw new LoginsInUseError(`logins still connected: ${list}; nothing was changed`, {
+      hint: 'stop the services that use them and run downgrade --drop-roles again, or add --force',
+    });
+  }
+  options.log(`downgrade: --force: dropping logins that are still connected: ${list}`);
+}
+
+/**
+ * `downgrade --drop-roles`, after the migrations were reverted: apply with no
+ * policies, so every role and login dbwarden manages for the app is revoked
+ * and dropped, and their credential files removed. A dropped login's open
+ * sessions (--force) run on until they disconnect, but cannot log in again.
+ */
+export async function runDropRoles(
+  deployment: Deployment,
+  options: {
+    readonly force: boolean;
+    readonly lockWaitSeconds: number;
+    readonly log: (line: string) => void;
+  },
+): Promise<ApplyResult> {
+  await refuseOpenSessions(deployment, options);
+  return runApply(
+    { config: deployment.config, policies: [] },
+    {
+      components: undefined,
+      rotatePasswords: false,
+      lockWaitSeconds: options.lockWaitSeconds,
+      log: options.log,
+    },
+  );
+}
+
+async function sessionsOf(deployment: Deployment, logins: readonly string[]) {
+  const targets = await openTargets(deployment.config.targets);
+  try {
+    const found: { target: string; login: string; sessions: number }[] = [];
+    for (const t of targets) {
+      for (const [login, sessions] of await t.session.openSessions(logins))
+        found.push({ target: t.target.name, login, sessions });
+    }
+    return found;
+  } finally {
+    await closeTargets(targets);
+  }
 }

@@ -202,6 +202,17 @@ class MysqlSession implements AdminSession {
     await this.rows("release dbwarden's lock", 'select release_lock(?)', [name]);
   }
 
+  async openSessions(logins: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    if (logins.length === 0) return new Map();
+    const rows = await this.rows(
+      'count the open sessions of the logins',
+      `SELECT USER AS login, COUNT(*) AS n FROM information_schema.PROCESSLIST
+        WHERE USER IN (?) AND ID <> CONNECTION_ID() GROUP BY USER`,
+      [[...logins]],
+    );
+    return new Map(rows.map((r) => [String(r.login), Number(r.n)]));
+  }
+
   /** Closing the connection releases every named lock it held. */
   async close(): Promise<void> {
     await this.connection.end().catch(() => undefined);

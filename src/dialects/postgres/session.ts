@@ -179,6 +179,16 @@ class PostgresSession implements AdminSession {
     }
   }
 
+  async openSessions(logins: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    const result = await this.query<{ login: string; n: string }>(
+      'count the open sessions of the logins',
+      `select usename as login, count(*) as n from pg_stat_activity
+        where usename = any($1::text[]) and pid <> pg_backend_pid() group by usename`,
+      [[...logins]],
+    );
+    return new Map(result.rows.map((r) => [r.login, Number(r.n)]));
+  }
+
   async commit(): Promise<void> {
     await this.query('commit', 'COMMIT');
     this.inTransaction = false;

@@ -14,7 +14,7 @@
  * Tracking: knex's tables `dbwarden_migrations` and `dbwarden_migrations_lock`
  * in the target database. dbwarden's own store lock (advisory lock /
  * GET_LOCK) is held for the whole run, so knex's lock row, which a killed
- * run leaves set, is cleared before each run.
+ * run leaves set, is cleared before each run. A downgrade to base drops both.
  *
  * Transactions: on an engine with transactional DDL (PostgreSQL) a migration
  * runs in one transaction unless it exports `config = { transaction: false }`
@@ -162,6 +162,10 @@ export async function migrateDownTo(
         },
       );
     }
+    if (last === undefined && to === 'base') {
+      await dropTracking(session);
+      return reverted;
+    }
     if (last === undefined || MIGRATION_NAMES.indexOf(last) <= floor) return reverted;
     await migrating(session, `revert migration ${last}`, async () => {
       await session.db.migrate.forceFreeMigrationsLock(config);
@@ -169,6 +173,14 @@ export async function migrateDownTo(
     });
     reverted.push(last);
   }
+}
+
+/** At base, knex's two tracking tables go too: the database is left as it was before dbwarden. */
+async function dropTracking(session: TargetSession): Promise<void> {
+  await migrating(session, "drop knex's migration tables", async () => {
+    await session.db.schema.dropTableIfExists(MIGRATIONS_TABLE);
+    await session.db.schema.dropTableIfExists(`${MIGRATIONS_TABLE}_lock`);
+  });
 }
 
 /** knex's own errors made typed: dbwarden's pass through, the database's become DatabaseError. */

@@ -1,0 +1,225 @@
+/**
+ * `upgrade`, the deploy-time job, as named steps:
+ *
+ *   keys     master keys read and checked, before anything connects
+ *   apply    roles, logins, grants, credentials (runApply: its run lock, one
+ *            locked transaction per target)
+ *   secrets  per target with secrets tables: pending migrations, then every
+ *            row re-encrypted under the current key (the store's own lock)
+ *   verify   every component logs in and its privileges are compared with
+ *            its policy; per target a sample of stored values is decrypted
+ *            where it is
+ *
+ * Every step is idempotent and every write either commits whole or is
+ * finished by the next run (apply's pending passwords, the store's
+ * conditional batches), so a failure anywhere is fixed by running upgrade
+ * again. A failure says which step on which target, as UpgradeStepError.
+ */
+import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
+import type { Deployment } from '../policy/model.js';
+import type { MasterKeySet } from '../secrets/keys.js';
+import {
+  type SecretFailure,
+  type StoreOptions,
+  type StoreTarget,
+  type TargetUpgrade,
+  upgradeSecrets,
+  verifySecrets,
+} from '../secrets/store/index.js';
+import { type ApplyOptions, type ApplyResult, runApply } from './apply.js';
+import { secretKeys, storeTargets } from './secrets.js';
+import { runVerify, type TargetVerification, type VerifyResult } from './verify.js';
+
+export type UpgradeStep = 'keys' | 'apply' | 'secrets' | 'verify';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Rows per secrets table that upgrade decrypts in place after re-encrypting (verify --secrets checks every row). */
+export const DEFAULT_VERIFY_SAMPLE = 100;
+
+/** Why running upgrade again is safe after a failure in each step. */
+const RERUN_SAFE: Readonly<Record<UpgradeStep, string>> = {
+  keys: 'nothing was written; fix the key and run upgrade again',
+  apply:
+    'each target commits whole or not at all (MySQL: statement by statement, every prefix safe); run upgrade again to finish',
+  secrets:
+    'every batch commits on its own and only rows still holding what was read are written; run upgrade again to finish',
+  verify: 'everything before it is done; run upgrade again after fixing what verify found',
+};
+
+/** A step of upgrade failed: which one, on which target, and the cause's own message and exit code. */
+export class UpgradeStepError extends DbwardenError {
+  override readonly name = 'UpgradeStepError';
+  readonly exitCode: ExitCode;
+  readonly step: UpgradeStep;
+  readonly target: string | undefined;
+
+  constructor(step: UpgradeStep, target: string | undefined, cause: unknown) {
+    const known = cause instanceof DbwardenError ? cause : undefined;
+    const what =
+      known?.message ??
+      `internal error: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : 'unknown error'}`;
+    super(`upgrade stopped at step "${step}"${target === undefined ? '' : ` on target ${target}`}: ${what}`, {
+      hint: `${known?.hint ? `${known.hint}. ` : ''}A rerun is safe: ${RERUN_SAFE[step]}`,
+      cause,
+    });
+    this.exitCode = known?.exitCode ?? ExitCode.runtimeFailure;
+    this.step = step;
+    this.target = target;
+  }
+}
+
+/** One target's part of the run. */
+export interface TargetSummary {
+  readonly target: string;
+  readonly roleChanges: number;
+  readonly migrationsRun: readonly string[];
+  readonly rowsEncrypted: number;
+  readonly rowsReencrypted: number;
+  readonly rowsRetried: number;
+  readonly verify: {
+    readonly ok: boolean;
+    /** Components whose privileges differ from their policy on this target, or that could not log in. */
+    readonly privileges: readonly (TargetVerification & { readonly component: string })[];
+    /** Rows whose stored values were decrypted in place (a sample per table), and the values that failed. */
+    readonly rowsChecked: number;
+    readonly secretFailures: readonly SecretFailure[];
+  };
+  /** The secrets and verify steps on this target; apply runs every target in one locked run, timed in steps. */
+  readonly durationMs: number;
+}
+
+export interface UpgradeSummary {
+  readonly ok: boolean;
+  readonly app: string;
+  /** Nothing changed anywhere: a rerun of a finished upgrade. */
+  readonly upToDate: boolean;
+  readonly durationMs: number;
+  readonly steps: Readonly<Partial<Record<UpgradeStep, { readonly durationMs: number }>>>;
+  readonly apply: ApplyResult;
+  readonly privileges: VerifyResult;
+  /** Every configured target, in config order. */
+  readonly targets: readonly TargetSummary[];
+  /** The targets that hold secrets tables. */
+  readonly secretTargets: readonly string[];
+}
+
+export type UpgradeOptions = ApplyOptions & StoreOptions & UpgradeOnlyOptions;
+
+interface UpgradeOnlyOptions {
+  readonly env: Environment;
+  /** Rows per secrets table decrypted in place by the verify step. */
+  readonly verifySample: number;
+}
+
+/** Runs a step, timed, with its failures named after it. */
+async function step<T>(
+  name: UpgradeStep,
+  target: string | undefined,
+  times: Record<string, { durationMs: number }>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } catch (err) {
+    // Bad input keeps its class (and diagnostics): exit 2 means nothing was written.
+    if (err instanceof InvalidInputError && name === 'keys') throw err;
+    throw new UpgradeStepError(name, target, err);
+  } finally {
+    const spent = performance.now() - start;
+    times[name] = { durationMs: (times[name]?.durationMs ?? 0) + spent };
+  }
+}
+
+export async function runUpgrade(deployment: Deployment, options: UpgradeOptions): Promise<UpgradeSummary> {
+  const started = performance.now();
+  const times: Record<string, { durationMs: number }> = {};
+  const stores = storeTargets(deployment);
+  const keys =
+    stores.length > 0
+      ? await step('keys', undefined, times, () => secretKeys(deployment, options.env))
+      : undefined;
+  const apply = await step('apply', undefined, times, () => runApply(deployment, options));
+  const secrets = new Map<string, { result: TargetUpgrade; ms: number }>();
+  if (keys !== undefined) {
+    for (const target of stores) {
+      const start = performance.now();
+      const [result] = await step('secrets', target.name, times, () =>
+        upgradeSecrets(deployment.config.secrets, keys, [target], options),
+      );
+      if (result !== undefined) secrets.set(target.name, { result, ms: performance.now() - start });
+    }
+  }
+  const privileges = await step('verify', undefined, times, () => runVerify(deployment, options.log));
+  const checked = new Map<string, { checked: number; failures: SecretFailure[]; ms: number }>();
+  if (keys !== undefined) {
+    for (const target of stores) {
+      const start = performance.now();
+      const sample = await step('verify', target.name, times, () =>
+        verifySample(deployment, keys, target, options),
+      );
+      checked.set(target.name, { ...sample, ms: performance.now() - start });
+    }
+  }
+  const targets = deployment.config.targets.map((t) => {
+    const store = secrets.get(t.name);
+    const verified = checked.get(t.name);
+    const problems = privilegeProblems(privileges, t.name);
+    const failures = verified?.failures ?? [];
+    return {
+      target: t.name,
+      roleChanges: apply.targets.find((p) => p.target === t.name)?.changes.length ?? 0,
+      migrationsRun: store?.result.migrationsRun ?? [],
+      rowsEncrypted: store?.result.rowsEncrypted ?? 0,
+      rowsReencrypted: store?.result.rowsReencrypted ?? 0,
+      rowsRetried: store?.result.rowsRetried ?? 0,
+      verify: {
+        ok: problems.length === 0 && failures.length === 0,
+        privileges: problems,
+        rowsChecked: verified?.checked ?? 0,
+        secretFailures: failures,
+      },
+      durationMs: (store?.ms ?? 0) + (verified?.ms ?? 0),
+    };
+  });
+  const upToDate =
+    apply.credentialsWritten.length + apply.credentialsRemoved.length === 0 &&
+    targets.every((t) => t.roleChanges + t.migrationsRun.length + t.rowsEncrypted + t.rowsReencrypted === 0);
+  return {
+    ok: privileges.ok && targets.every((t) => t.verify.ok),
+    app: apply.app,
+    upToDate,
+    durationMs: performance.now() - started,
+    steps: times,
+    apply,
+    privileges,
+    targets,
+    secretTargets: stores.map((t) => t.name),
+  };
+}
+
+/** A sample of each secrets table of one target decrypted where it is: how many rows, and which values failed. */
+async function verifySample(
+  deployment: Deployment,
+  keys: MasterKeySet,
+  target: StoreTarget,
+  options: UpgradeOptions,
+): Promise<{ checked: number; failures: SecretFailure[] }> {
+  const rowsPerTable = new Map<string, number>();
+  const failures = await verifySecrets(deployment.config.secrets, keys, [target], {
+    ...options,
+    sample: options.verifySample,
+    progress: (p) => rowsPerTable.set(p.table, p.done),
+  });
+  return { checked: [...rowsPerTable.values()].reduce((a, b) => a + b, 0), failures };
+}
+
+/** The components whose privileges differ on one target, or that could not log in there. */
+function privilegeProblems(result: VerifyResult, target: string) {
+  return result.components.flatMap((c) =>
+    c.targets
+      .filter((t) => t.target === target && (t.error !== undefined || t.differences.length > 0))
+      .map((t) => ({ component: c.component, ...t })),
+  );
+}
