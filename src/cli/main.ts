@@ -257,7 +257,8 @@ or failing row.`,
     .addHelpText(
       'after',
       `
-Steps, in order: keys (read and checked before anything connects), apply
+Steps, in order: check (master keys read, secrets tables and the key ids in
+them checked: bad input exits 2 before anything is written), apply
 (roles, logins, grants, credential files), secrets (per target: migrations and
 re-encryption), verify (every component logs in and its privileges are
 compared with its policy; --verify-sample rows per secrets table are decrypted

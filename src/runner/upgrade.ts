@@ -1,7 +1,8 @@
 /**
  * `upgrade`, the deploy-time job, as named steps:
  *
- *   keys     master keys read and checked, before anything connects
+ *   check    master keys read, then every secrets table and the key ids in
+ *            its rows checked, before anything is written (bad input: exit 2)
  *   apply    roles, logins, grants, credentials (runApply: its run lock, one
  *            locked transaction per target)
  *   secrets  per target with secrets tables: pending migrations, then every
@@ -19,6 +20,7 @@ import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
 import type { Deployment } from '../policy/model.js';
 import type { MasterKeySet } from '../secrets/keys.js';
 import {
+  checkSecrets,
   type SecretFailure,
   type StoreOptions,
   type StoreTarget,
@@ -30,7 +32,7 @@ import { type ApplyOptions, type ApplyResult, runApply } from './apply.js';
 import { secretKeys, storeTargets } from './secrets.js';
 import { runVerify, type TargetVerification, type VerifyResult } from './verify.js';
 
-export type UpgradeStep = 'keys' | 'apply' | 'secrets' | 'verify';
+export type UpgradeStep = 'check' | 'apply' | 'secrets' | 'verify';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -39,7 +41,7 @@ export const DEFAULT_VERIFY_SAMPLE = 100;
 
 /** Why running upgrade again is safe after a failure in each step. */
 const RERUN_SAFE: Readonly<Record<UpgradeStep, string>> = {
-  keys: 'nothing was written; fix the key and run upgrade again',
+  check: 'nothing was written; fix what it names and run upgrade again',
   apply:
     'each target commits whole or not at all (MySQL: statement by statement, every prefix safe); run upgrade again to finish',
   secrets:
@@ -124,7 +126,7 @@ async function step<T>(
     return await fn();
   } catch (err) {
     // Bad input keeps its class (and diagnostics): exit 2 means nothing was written.
-    if (err instanceof InvalidInputError && name === 'keys') throw err;
+    if (err instanceof InvalidInputError && name === 'check') throw err;
     throw new UpgradeStepError(name, target, err);
   } finally {
     const spent = performance.now() - start;
@@ -138,7 +140,11 @@ export async function runUpgrade(deployment: Deployment, options: UpgradeOptions
   const stores = storeTargets(deployment);
   const keys =
     stores.length > 0
-      ? await step('keys', undefined, times, () => secretKeys(deployment, options.env))
+      ? await step('check', undefined, times, async () => {
+          const keys = await secretKeys(deployment, options.env);
+          await checkSecrets(deployment.config.secrets, keys, stores);
+          return keys;
+        })
       : undefined;
   const apply = await step('apply', undefined, times, () => runApply(deployment, options));
   const secrets = new Map<string, { result: TargetUpgrade; ms: number }>();

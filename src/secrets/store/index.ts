@@ -94,6 +94,27 @@ export async function upgradeSecrets(
 }
 
 /**
+ * What upgradeSecrets would refuse before writing anything (missing tables
+ * and columns, entries that no longer match, key ids no configured key
+ * opens), checked without the store lock and without writing: `upgrade`
+ * runs it before it applies roles, so bad input exits 2 with nothing written.
+ */
+export async function checkSecrets(
+  secrets: readonly SecretColumns[],
+  keys: MasterKeySet,
+  targets: readonly StoreTarget[],
+): Promise<void> {
+  const crypto = new StoreCrypto(keys);
+  const sessions = await openSessions(targets, undefined);
+  try {
+    await prepare(sessions, secrets, crypto, 'upgrade');
+  } finally {
+    await crypto.close();
+    await closeSessions(sessions);
+  }
+}
+
+/**
  * upgradeSecrets with its crypto passed in (and closed here). Internal, for
  * the benchmark's database-cost baseline only (bench/reencrypt.ts): the same
  * pipeline (reads, batches, conditional updates) with a StoreCrypto whose

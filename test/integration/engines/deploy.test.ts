@@ -114,12 +114,21 @@ describe.each(ENGINES)('upgrade as the deploy job, and downgrade --drop-roles, o
     await s.cleanup();
   });
 
+  it('a secrets table that is missing exits 2 before anything is written', async () => {
+    await s.sql('ALTER TABLE users RENAME TO users_moved');
+    const refused = await run('upgrade');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('secrets table users does not exist');
+    expect(await engine.accounts(`${s.app}_`)).toEqual([]);
+    await s.sql('ALTER TABLE users_moved RENAME TO users');
+  });
+
   it('on an empty deployment: roles, migrations, encryption, verification, in one summary document', async () => {
     const { code, doc } = await upgradeJson();
     expect(code).toBe(0);
     expect(doc).toMatchObject({ ok: true, upToDate: false });
     expect(doc.roleChanges).toBeGreaterThan(0);
-    expect(Object.keys(doc.steps).sort()).toEqual(['apply', 'keys', 'secrets', 'verify']);
+    expect(Object.keys(doc.steps).sort()).toEqual(['apply', 'check', 'secrets', 'verify']);
     const [target] = doc.targets;
     expect(target).toMatchObject({
       target: 'main1',
