@@ -4,7 +4,7 @@ import { DEFAULT_BATCH_SIZE } from '../src/secrets/store/index.js';
 import { LAYOUTS, type LayoutName } from './affinity.js';
 
 /** Parts of the benchmark that can run on their own (`--only`). */
-export const SECTIONS = ['plan', 'reencrypt'] as const;
+export const SECTIONS = ['plan', 'reencrypt', 'coldstart'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Engines the sections run on (`--engines`). */
@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly rows: number;
   /** Rows per batch of the re-encryption engine (each batch one transaction). */
   readonly batchSize: number;
+  /** Runs of each command in the cold-start section (median reported). */
+  readonly coldStarts: number;
   /** CPU layouts the re-encryption section runs in (affinity.ts). */
   readonly layouts: readonly LayoutName[];
   readonly sections: readonly Section[];
@@ -31,7 +33,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--only SECTIONS] [--engines ENGINES] [--tables N] [--components N]
                               [--replans N] [--rounds N] [--rows N] [--batch-size N] [--layouts LIST]
-                              [--output FILE]
+                              [--coldstarts N] [--output FILE]
 
   --only SECTIONS  comma-separated sections to run: ${SECTIONS.join(', ')} (default: all)
   --engines LIST   comma-separated engines: ${ENGINES.join(', ')} (default: both)
@@ -50,6 +52,9 @@ export const USAGE = `usage: npm run bench -- [--only SECTIONS] [--engines ENGIN
                    core, dbwarden to the others: the deployment's shape), shared (both on every
                    core) (default: both)
 
+ coldstart (the compiled CLI from process start to exit):
+  --coldstarts N   runs of each command, median reported (default 15)
+
   --output FILE    where to write the JSON results (default bench/results.json)
 `;
 
@@ -66,6 +71,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       rows: { type: 'string' },
       'batch-size': { type: 'string' },
       layouts: { type: 'string' },
+      coldstarts: { type: 'string' },
       only: { type: 'string' },
       engines: { type: 'string' },
       output: { type: 'string' },
@@ -83,6 +89,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     rows: positiveInt('--rows', values.rows, 100_000, 100_000_000),
     batchSize: positiveInt('--batch-size', values['batch-size'], DEFAULT_BATCH_SIZE, 100_000),
     layouts: list('--layouts', values.layouts, LAYOUTS),
+    coldStarts: positiveInt('--coldstarts', values.coldstarts, 15, 1000),
     sections: list('--only', values.only, SECTIONS),
     engines: list('--engines', values.engines, ENGINES),
     output: values.output,

@@ -12,7 +12,10 @@
  * same on MariaDB (mariadb.ts).
  *
  * reencrypt: --rows rows encrypted, rotated, and the two baselines (reencrypt.ts), on the same
- * PostgreSQL and on a MariaDB of its own.
+ * PostgreSQL and on a MariaDB of its own, in each CPU layout (affinity.ts).
+ *
+ * coldstart: the compiled CLI's `--version` and `validate` from process start to exit, against a
+ * bare Node start (coldstart.ts).
  *
  * Prints markdown tables and writes bench/results.json.
  */
@@ -35,6 +38,7 @@ import { uniqueName, urlForDatabase, withClient } from '../test/harness/database
 import { type PostgresServer, startPostgres } from '../test/harness/postgres.js';
 import buildDist from '../test/harness/build-dist.js';
 import { layouts } from './affinity.js';
+import { benchColdStart, type ColdStartMetric, coldStartTable } from './coldstart.js';
 import { parseOptions, type BenchOptions, USAGE, UsageError } from './args.js';
 import {
   ACCESS_FORMS,
@@ -80,7 +84,6 @@ const ROUND_TRIP_BASELINE_RUNS = 20;
 const quiet = () => undefined;
 
 /** Sections of the benchmark that other work has not built yet: reported, never invented. */
-const NOT_AVAILABLE = [{ section: 'CLI cold start', reason: 'this measurement is not built yet' }] as const;
 
 // ---------------------------------------------------------------------------------- cleanup
 
@@ -628,6 +631,7 @@ interface Outcomes {
   readonly postgres: RunOutcome | undefined;
   readonly mariadb: MariadbOutcome | undefined;
   readonly reencrypt: readonly ReencryptOutcome[];
+  readonly coldStart: readonly ColdStartMetric[] | undefined;
 }
 
 function postgresPlanLines(options: BenchOptions, outcome: RunOutcome): string[] {
@@ -676,6 +680,17 @@ function mariadbPlanLines(mariadb: MariadbOutcome): string[] {
   ];
 }
 
+function coldStartLines(metrics: readonly ColdStartMetric[]): string[] {
+  return [
+    '## CLI cold start',
+    '',
+    'The compiled CLI (`node bin/dbwarden.js`), each run a fresh process timed from spawn to exit, interleaved with the baseline.',
+    '',
+    coldStartTable(metrics),
+    '',
+  ];
+}
+
 function reencryptLines(outcome: ReencryptOutcome): string[] {
   return [
     `## Re-encryption on ${outcome.label}, ${outcome.layout.name} cores`,
@@ -709,10 +724,7 @@ function printReport(
     ...(outcomes.postgres === undefined ? [] : postgresPlanLines(options, outcomes.postgres)),
     ...(outcomes.mariadb === undefined ? [] : mariadbPlanLines(outcomes.mariadb)),
     ...outcomes.reencrypt.flatMap(reencryptLines),
-    '## Not measured yet',
-    '',
-    ...NOT_AVAILABLE.map((n) => `- ${n.section}: not available yet (${n.reason}); no figures.`),
-    '',
+    ...(outcomes.coldStart === undefined ? [] : coldStartLines(outcomes.coldStart)),
   ];
   return lines.join('\n');
 }
@@ -757,7 +769,7 @@ function resultsJson(
     reencrypt: Object.fromEntries(
       outcomes.reencrypt.map((o) => [`${o.id}.${o.layout.name}`, reencryptJson(o)]),
     ),
-    notAvailable: NOT_AVAILABLE,
+    ...(outcomes.coldStart === undefined ? {} : { coldStart: outcomes.coldStart }),
   };
 }
 
@@ -770,6 +782,12 @@ async function mariadbPlanSection(options: BenchOptions, cleanup: Cleanup): Prom
   } finally {
     await own.run();
   }
+}
+
+function coldStartSection(options: BenchOptions): ColdStartMetric[] | undefined {
+  if (!options.sections.includes('coldstart')) return undefined;
+  buildDist();
+  return benchColdStart(options.coldStarts, progress);
 }
 
 async function reencryptSections(
@@ -843,6 +861,7 @@ async function main(): Promise<number> {
       mariadb:
         plan && options.engines.includes('mariadb') ? await mariadbPlanSection(options, cleanup) : undefined,
       reencrypt: await reencryptSections(options, server, cleanup),
+      coldStart: coldStartSection(options),
     };
     const totalSeconds = (performance.now() - started) / 1000;
     const loadAtEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
