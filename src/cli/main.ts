@@ -5,18 +5,17 @@
 import { createRequire } from 'node:module';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
-import { jsonSchemas } from '../policy/schema.js';
 import { type CliIo, type OutputFormat, printDiagnostics, printJson } from './output.js';
-import { MIGRATION_NAMES } from '../secrets/store/index.js';
-import { DEFAULT_VERIFY_SAMPLE } from '../runner/upgrade.js';
-import { applyCommand, planCommand, verifyCommand } from './database-commands.js';
-import {
-  downgradeCommand,
-  statusCommand,
-  upgradeCommand,
-  verifyWithSecretsCommand,
-} from './secrets-commands.js';
-import { runValidate } from './validate.js';
+import { MIGRATION_NAMES } from '../secrets/store/migration-names.js';
+import { DEFAULT_VERIFY_SAMPLE } from '../runner/defaults.js';
+
+/*
+ * Each command's module is imported when the command runs: the drivers, knex,
+ * the Encryption SDK and the Kubernetes client take most of a second to load,
+ * which `--help`, `--version` and `validate` need not pay.
+ */
+const databaseCommands = () => import('./database-commands.js');
+const secretsCommands = () => import('./secrets-commands.js');
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -99,8 +98,9 @@ Examples:
   dbwarden validate policies/nova
   dbwarden validate --format json`,
     )
-    .action((paths: string[], _opts: unknown, cmd: Command) => {
+    .action(async (paths: string[], _opts: unknown, cmd: Command) => {
       const { config, format } = globals(cmd);
+      const { runValidate } = await import('./validate.js');
       setExitCode(runValidate({ config, format: textOrJson(format, 'validate'), paths }, io));
     });
 
@@ -117,7 +117,8 @@ Editors that use yaml-language-server check a file against a schema named in
 its first line:  # yaml-language-server: $schema=<path to the schema file>
 The shipped files are docs/schema/policy.schema.json and docs/schema/config.schema.json.`,
     )
-    .action((which: 'policy' | 'config' | undefined) => {
+    .action(async (which: 'policy' | 'config' | undefined) => {
+      const { jsonSchemas } = await import('../policy/schema.js');
       const schemas = jsonSchemas();
       printJson(which ? schemas[which] : schemas, io);
     });
@@ -145,7 +146,9 @@ Examples:
     .action(async (opts: { exitCode?: true; component?: string[]; rotatePasswords?: true }, cmd: Command) => {
       const { config, format } = globals(cmd);
       setExitCode(
-        await planCommand(
+        await (
+          await databaseCommands()
+        ).planCommand(
           {
             config,
             format,
@@ -186,7 +189,9 @@ Examples:
       async (opts: { rotatePasswords?: true; component?: string[]; lockWait: number }, cmd: Command) => {
         const { config, format } = globals(cmd);
         setExitCode(
-          await applyCommand(
+          await (
+            await databaseCommands()
+          ).applyCommand(
             {
               config,
               format: textOrJson(format, 'apply'),
@@ -231,11 +236,13 @@ or failing row.`,
       }
       setExitCode(
         opts.secrets
-          ? await verifyWithSecretsCommand(
+          ? await (
+              await secretsCommands()
+            ).verifyWithSecretsCommand(
               { config, format: textOrJsonFormat, sample: opts.sample, batchSize: opts.batchSize },
               io,
             )
-          : await verifyCommand({ config, format: textOrJsonFormat }, io),
+          : await (await databaseCommands()).verifyCommand({ config, format: textOrJsonFormat }, io),
       );
     });
 
@@ -288,7 +295,9 @@ Examples:
     .action(async (opts: { lockWait: number; batchSize: number; verifySample: number }, cmd: Command) => {
       const { config, format } = globals(cmd);
       setExitCode(
-        await upgradeCommand(
+        await (
+          await secretsCommands()
+        ).upgradeCommand(
           {
             config,
             format: textOrJson(format, 'upgrade'),
@@ -346,7 +355,9 @@ Examples:
           });
         }
         setExitCode(
-          await downgradeCommand(
+          await (
+            await secretsCommands()
+          ).downgradeCommand(
             {
               config,
               format: textOrJson(format, 'downgrade'),
@@ -373,7 +384,9 @@ from masterKey.previous) and key ids in the data that no configured key has.`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const { config, format } = globals(cmd);
-      setExitCode(await statusCommand({ config, format: textOrJson(format, 'status') }, io));
+      setExitCode(
+        await (await secretsCommands()).statusCommand({ config, format: textOrJson(format, 'status') }, io),
+      );
     });
   return program;
 }

@@ -36,8 +36,7 @@ export type UpgradeStep = 'check' | 'apply' | 'secrets' | 'verify';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
-/** Rows per secrets table that upgrade decrypts in place after re-encrypting (verify --secrets checks every row). */
-export const DEFAULT_VERIFY_SAMPLE = 100;
+export { DEFAULT_VERIFY_SAMPLE } from './defaults.js';
 
 /** Why running upgrade again is safe after a failure in each step. */
 const RERUN_SAFE: Readonly<Record<UpgradeStep, string>> = {

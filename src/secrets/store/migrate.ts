@@ -27,10 +27,10 @@ import { SecretStoreError } from './errors.js';
 import type { RecordedTable } from './schema.js';
 import type { TargetSession } from './session.js';
 import { selectAppliedMigrations } from '../../dialects/store-sql.js';
+import { MIGRATION_NAMES } from './migration-names.js';
 import { MIGRATIONS_TABLE, type SecretTable } from './tables.js';
 
-/** In order. A name is what `downgrade --to` takes and what dbwarden_migrations records. */
-export const MIGRATION_NAMES: readonly string[] = Object.freeze(['001_key_columns', '002_encrypt']);
+export { MIGRATION_NAMES };
 
 const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url);
 

@@ -1,0 +1,7 @@
+/**
+ * Defaults the CLI shows in its help: constants only, so `dbwarden --help`
+ * and `--version` load no driver, no crypto and no Kubernetes client.
+ */
+
+/** Rows per secrets table that upgrade decrypts in place after re-encrypting (verify --secrets checks every row). */
+export const DEFAULT_VERIFY_SAMPLE = 100;
