@@ -158,7 +158,10 @@ function summaryLine(result: PlanResult): string {
 
 function applySummary(result: ApplyResult, io: CliIo): string {
   const files = [
-    ...result.credentialsWritten.map((f) => `  wrote ${displayPath(f, io.cwd)} (mode 0600)`),
+    // A place is a file path or "Secret <namespace>/<name>" (credentials.kubernetes).
+    ...result.credentialsWritten.map((f) =>
+      f.startsWith('Secret ') ? `  wrote ${f}` : `  wrote ${displayPath(f, io.cwd)} (mode 0600)`,
+    ),
     ...result.credentialsRemoved.map((f) => `  removed ${displayPath(f, io.cwd)}`),
   ];
   const credentials = files.length ? `Credentials:\n${files.join('\n')}\n` : '';

@@ -16,6 +16,7 @@ import { constants, type FileHandle, chmod, mkdir, open, readdir, rename, unlink
 import path from 'node:path';
 import { DbwardenError, ExitCode } from '../errors.js';
 import { compareText } from '../util/compare.js';
+import type { CredentialStore } from './store.js';
 
 /** The credential file contract: `<dir>/<component>.json`. */
 export interface CredentialFile {
@@ -77,13 +78,18 @@ export interface CredentialDirectoryOptions {
   onWarning?: (message: string) => void;
 }
 
-export class CredentialDirectory {
+export class CredentialDirectory implements CredentialStore {
   readonly dir: string;
   readonly #onWarning: (message: string) => void;
 
   constructor(dir: string, options: CredentialDirectoryOptions = {}) {
     this.dir = dir;
     this.#onWarning = options.onWarning ?? (() => undefined);
+  }
+
+  /** The directory. */
+  get location(): string {
+    return this.dir;
   }
 
   /** `<dir>/<component>.json`. */
@@ -106,6 +112,26 @@ export class CredentialDirectory {
   /** Replaces the component's file atomically (mode 0600). */
   async write(file: CredentialFile): Promise<void> {
     await this.#writeAtomic(this.path(checkedForWrite(file)), formatCredentialFile(file));
+  }
+
+  /** Writes the component's file unless it already holds exactly `file`; returns the path written, if any. */
+  async sync(file: CredentialFile): Promise<string[]> {
+    const current = await this.read(checkedForWrite(file));
+    if (current !== undefined && formatCredentialFile(current) === formatCredentialFile(file)) return [];
+    await this.write(file);
+    return [this.path(file.component)];
+  }
+
+  /** Deletes the component's file (not its pending file); returns its path, or nothing when there was none. */
+  async remove(component: string): Promise<string[]> {
+    const file = this.path(component);
+    try {
+      await unlink(file);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw ioError('remove', file, error);
+    }
+    return [file];
   }
 
   /** Writes credentials that are about to be committed on the server, atomically (mode 0600). */

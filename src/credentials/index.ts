@@ -1,4 +1,4 @@
-/** Passwords, SCRAM verifiers, login URLs and the credential directory sink. */
+/** Passwords, SCRAM verifiers, login URLs and the credential sinks (directory, Kubernetes Secrets). */
 export { generatePassword, PASSWORD_BYTES } from './password.js';
 export {
   DEFAULT_SCRAM_ITERATIONS,
@@ -19,3 +19,12 @@ export {
   formatCredentialFile,
   parseCredentialFile,
 } from './credential-file.js';
+export { type CredentialStore, MirroredCredentialStore } from './store.js';
+export {
+  KubernetesSecretError,
+  kubernetesNamespace,
+  kubernetesSecretApi,
+  type SecretApi,
+} from './kubernetes-api.js';
+export { KubernetesSecretStore, type KubernetesSecretStoreOptions } from './kubernetes-secret.js';
+export { DEFAULT_SECRET_NAME_PATTERN, renderSecretName, secretNameProblem } from './secret-name.js';

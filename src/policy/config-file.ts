@@ -3,9 +3,14 @@
  * Pure: the caller reads the file and lists policy directories.
  */
 import path from 'node:path';
+import {
+  DEFAULT_SECRET_NAME_PATTERN,
+  renderSecretName,
+  secretNameProblem,
+} from '../credentials/secret-name.js';
 import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
-import type { DiagnosticList } from './diagnostics.js';
+import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import { type Environment, interpolateEnvironment } from './interpolate.js';
 import {
   type DeploymentConfig,
@@ -29,8 +34,6 @@ export interface ParsedConfig {
   readonly policyPaths: readonly string[];
   readonly source: YamlSource;
 }
-
-const DEFAULT_SECRET_NAME = '{app}-db-{component}';
 
 export function parseConfig(
   file: string,
@@ -62,23 +65,22 @@ export function parseConfig(
       'set credentials.dir or credentials.kubernetes',
     );
   }
-  if (input.credentials?.kubernetes !== undefined && input.credentials.dir === undefined) {
-    diags.warning(
-      positionOf(source, ['credentials', 'kubernetes'], 'key'),
-      'credentials.kubernetes is not supported by this version yet: passwords will be written to ./credentials',
-      'set credentials.dir to choose where the credential files go',
-    );
-  }
+  const kubernetes = input.credentials?.kubernetes;
+  if (kubernetes !== undefined) checkKubernetesSink(input, source, diags);
   if (diags.errors.length > before) return undefined;
   const config = {
     file,
     app: input.app,
     targets,
     credentials: {
-      dir: path.resolve(dir, input.credentials?.dir ?? 'credentials'),
-      kubernetes: input.credentials?.kubernetes && {
-        namespace: input.credentials.kubernetes.namespace,
-        secretName: input.credentials.kubernetes.secretName ?? DEFAULT_SECRET_NAME,
+      // Only kubernetes: no files (a pod's root file system may well be read-only).
+      dir:
+        kubernetes !== undefined && input.credentials?.dir === undefined
+          ? undefined
+          : path.resolve(dir, input.credentials?.dir ?? 'credentials'),
+      kubernetes: kubernetes && {
+        namespace: kubernetes.namespace,
+        secretName: kubernetes.secretName ?? DEFAULT_SECRET_NAME_PATTERN,
       },
     },
     hardenPublic: input.hardenPublic ?? false,
@@ -94,6 +96,54 @@ export function parseConfig(
     path.resolve(dir, p),
   );
   return { config: deepFreeze(config), policyPaths, source };
+}
+
+/** Where a problem with the Secret name pattern is shown: its value, or the `kubernetes` key when defaulted. */
+export function secretNamePosition(source: YamlSource, written: boolean): SourcePosition {
+  return written
+    ? positionOf(source, ['credentials', 'kubernetes', 'secretName'])
+    : positionOf(source, ['credentials', 'kubernetes'], 'key');
+}
+
+/**
+ * `credentials.kubernetes`: the pattern names one Secret per component, and
+ * makes a Kubernetes name with this app (each component's name is checked
+ * with the policies, in checkDeployment); target names stay out of
+ * dbwarden's `dbwarden.` key prefix.
+ */
+function checkKubernetesSink(input: ConfigInput, source: YamlSource, diags: DiagnosticList): void {
+  const written = input.credentials?.kubernetes?.secretName;
+  const pattern = written ?? DEFAULT_SECRET_NAME_PATTERN;
+  const at = secretNamePosition(source, written !== undefined);
+  if (!pattern.includes('{component}')) {
+    diags.error(
+      at,
+      `secretName "${pattern}" does not contain {component}: every component would write the same Secret`,
+      `for example: ${DEFAULT_SECRET_NAME_PATTERN}`,
+    );
+  } else {
+    // A one-letter component shows what the pattern and the app alone make of a name.
+    const sample = renderSecretName(pattern, input.app, 'x');
+    const problem = secretNameProblem(sample);
+    if (problem !== undefined) {
+      diags.error(
+        at,
+        `secretName "${pattern}" makes Secret names like "${renderSecretName(pattern, input.app, '<component>')}" that are not valid: "${sample}" ${problem}`,
+        pattern.includes('{app}') && /_/.test(input.app)
+          ? `app "${input.app}" has "_", which Kubernetes names cannot hold: write the app's part of the name into secretName instead of {app}`
+          : 'Secret names are lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters',
+      );
+    }
+  }
+  input.targets.forEach((t, i) => {
+    if (t.name.startsWith('dbwarden.')) {
+      diags.error(
+        positionOf(source, ['targets', i, 'name']),
+        `target name "${t.name}" starts with "dbwarden.", which the Kubernetes Secrets keep for dbwarden's own keys`,
+        'rename the target',
+      );
+    }
+  });
 }
 
 function toTarget(

@@ -5,7 +5,8 @@
  */
 import { ALL_ENGINES, IDENTIFIER_RULES } from '../dialects/engines.js';
 import { compareText } from '../util/compare.js';
-import type { ParsedConfig } from './config-file.js';
+import { renderSecretName, secretNameProblem } from '../credentials/secret-name.js';
+import { type ParsedConfig, secretNamePosition } from './config-file.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import type { Deployment, EngineName } from './model.js';
 import { grantRoleName, loginName } from './names.js';
@@ -35,6 +36,7 @@ export function checkDeployment(
   for (const parsed of policies) {
     checkPolicyNamesFitEngines(parsed, enginesForKind, diags);
     checkRoleNamesFitEngines(config.app, parsed, enginesForKind, diags);
+    checkSecretName(parsedConfig, parsed, diags);
   }
   config.secrets.forEach((secret, i) => {
     const names: [string, PathSegment[]][] = [
@@ -178,6 +180,25 @@ function checkRoleNamesFitEngines(
       );
     }
   }
+}
+
+/** With credentials.kubernetes: the Secret of a component with databases needs a valid Kubernetes name. */
+function checkSecretName(parsedConfig: ParsedConfig, parsed: ParsedPolicy, diags: DiagnosticList): void {
+  const kubernetes = parsedConfig.config.credentials.kubernetes;
+  const component = parsed.policy.component;
+  if (kubernetes === undefined || parsed.policy.databases.length === 0) return;
+  const name = renderSecretName(kubernetes.secretName, parsedConfig.config.app, component);
+  const problem = secretNameProblem(name);
+  if (problem === undefined) return;
+  const written = parsedConfig.source.doc.getIn(['credentials', 'kubernetes', 'secretName']) !== undefined;
+  diags.error(
+    positionOf(parsed.source, ['component']),
+    `component "${component}" would write its credentials to Secret "${name}", which ${problem}`,
+    component.includes('_')
+      ? `Kubernetes names cannot hold "_": rename the component (for example to ${component.replaceAll('_', '')}), or write its credentials to files only (credentials.dir)`
+      : 'shorten the component name or the secretName pattern',
+    { label: 'Secret names come from', ...secretNamePosition(parsedConfig.source, written) },
+  );
 }
 
 /** `at` is asked only for a name with a problem: finding a place walks the YAML. */

@@ -8,6 +8,12 @@
  * is generated from these, so editors and dbwarden agree on the format.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_SECRET_NAME_PATTERN,
+  NAMESPACE_MAX_LENGTH,
+  NAMESPACE_NAME,
+  SECRET_NAME_PATTERN_SYNTAX,
+} from '../credentials/secret-name.js';
 import { COLUMN_VERBS, VERBS } from './model.js';
 
 /** Lowercase words that become part of role and file names: no quoting, no path tricks. */
@@ -98,10 +104,35 @@ const credentialsSchema = z.strictObject({
   dir: z.string().optional().meta({ description: 'Directory for <component>.json files (mode 0600)' }),
   kubernetes: z
     .strictObject({
-      namespace: z.string().optional(),
-      secretName: z.string().optional().meta({ description: 'Pattern, default {app}-db-{component}' }),
+      namespace: z
+        .string()
+        .max(NAMESPACE_MAX_LENGTH, {
+          error: `a Kubernetes namespace name has at most ${NAMESPACE_MAX_LENGTH} characters`,
+        })
+        .regex(NAMESPACE_NAME, {
+          error:
+            'a Kubernetes namespace name has lowercase letters, digits and "-", and starts and ends with a letter or digit',
+        })
+        .optional()
+        .meta({
+          description: "Namespace of the Secrets; default: the pod's own namespace (required outside a pod)",
+        }),
+      secretName: z
+        .string()
+        .regex(SECRET_NAME_PATTERN_SYNTAX, {
+          error:
+            'secretName may hold lowercase letters, digits, "-", "." and the placeholders {app} and {component}',
+        })
+        .optional()
+        .meta({
+          description: `Secret name pattern with {app} and {component}; default ${DEFAULT_SECRET_NAME_PATTERN}. Each name must be a valid Kubernetes name (RFC 1123 subdomain).`,
+        }),
     })
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        'Write one Secret (type kubernetes.io/basic-auth: username, password, <target>-url) per component',
+    }),
 });
 
 const secretsEntrySchema = z.strictObject({

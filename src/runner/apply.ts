@@ -2,7 +2,7 @@
  * `plan` and `apply`: introspect, plan, and (for apply) run each target's
  * statements in one transaction under dbwarden's lock, then write credentials.
  */
-import type { CredentialDirectory } from '../credentials/credential-file.js';
+import type { CredentialStore } from '../credentials/store.js';
 import { DatabaseError, InvalidInputError } from '../errors.js';
 import {
   changeIntent,
@@ -16,7 +16,7 @@ import type { Change, DesiredState } from '../plan/types.js';
 import type { Deployment } from '../policy/model.js';
 import {
   choosePasswords,
-  credentialDirectory,
+  credentialStore,
   loginsWithoutCredentials,
   missingCredentialsError,
   removeCredentialFiles,
@@ -75,7 +75,7 @@ export async function runPlan(
 ): Promise<PlanResult> {
   const desired = desiredState(deployment);
   const only = componentFilter(desired, options.components);
-  const store = credentialDirectory(deployment, options.log);
+  const store = credentialStore(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
     const { changes, lacking } = await planTargets(desired, targets, store, only, options.rotatePasswords);
@@ -93,7 +93,7 @@ export async function runPlan(
 export async function runApply(deployment: Deployment, options: ApplyOptions): Promise<ApplyResult> {
   const desired = desiredState(deployment);
   const asked = componentFilter(desired, options.components);
-  const store = credentialDirectory(deployment, options.log);
+  const store = credentialStore(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
     const lock = { waitSeconds: options.lockWaitSeconds };
@@ -140,7 +140,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
 async function planTargets(
   desired: DesiredState,
   targets: readonly OpenTarget[],
-  store: CredentialDirectory,
+  store: CredentialStore,
   only: ReadonlySet<string> | undefined,
   rotatePasswords: boolean,
   resync: ReadonlySet<string> = new Set(),
@@ -163,7 +163,7 @@ async function planTargets(
 async function checkConverged(
   desired: DesiredState,
   targets: readonly OpenTarget[],
-  store: CredentialDirectory,
+  store: CredentialStore,
   only: ReadonlySet<string> | undefined,
 ): Promise<void> {
   const { changes } = await planTargets(desired, targets, store, only, false);

@@ -1,31 +1,51 @@
 /**
  * Passwords across a run: which logins need a new one, which keep theirs,
- * and the credential files that tell each component how to connect.
+ * and the credentials that tell each component how to connect, kept in a
+ * CredentialStore (files in `credentials.dir`, Secrets for
+ * `credentials.kubernetes`, or both).
  *
- * Crash safety: a new password is written to a pending file before the
- * transaction that sets it commits. The next run (holding the locks) logs in
- * with a pending password to learn whether it was committed, and promotes or
- * discards it, so no password is ever lost and no file ever lies for long.
+ * Crash safety: a new password is written as pending (a pending file, or
+ * pending keys in the Secret) before the transaction that sets it commits.
+ * The next run (holding the locks) logs in with a pending password to learn
+ * whether it was committed, and promotes or discards it, so no password is
+ * ever lost and no stored credentials ever lie for long.
  */
-import fs from 'node:fs/promises';
 import {
   type CredentialFile,
   CredentialDirectory,
   CredentialFileError,
 } from '../credentials/credential-file.js';
+import { kubernetesNamespace, kubernetesSecretApi } from '../credentials/kubernetes-api.js';
+import { KubernetesSecretStore } from '../credentials/kubernetes-secret.js';
 import { loginUrl } from '../credentials/login-url.js';
 import { generatePassword } from '../credentials/password.js';
+import { type CredentialStore, MirroredCredentialStore } from '../credentials/store.js';
 import type { Catalog, Change, DesiredComponent, DesiredState } from '../plan/types.js';
 import type { Deployment } from '../policy/model.js';
 import type { OpenTarget } from './targets.js';
 
-export function credentialDirectory(
-  deployment: Deployment,
-  warn: (message: string) => void,
-): CredentialDirectory {
-  const dir = deployment.config.credentials.dir;
-  if (dir === undefined) throw new TypeError('config has no credentials directory');
-  return new CredentialDirectory(dir, { onWarning: warn });
+/**
+ * The store the config names: `credentials.dir`, `credentials.kubernetes`, or
+ * both (then the Secret is read first and both are written; see
+ * MirroredCredentialStore). Nothing is contacted until the first read or write;
+ * a missing namespace outside a pod is an error here (exit 2).
+ */
+export function credentialStore(deployment: Deployment, warn: (message: string) => void): CredentialStore {
+  const { dir, kubernetes } = deployment.config.credentials;
+  const directory = dir === undefined ? undefined : new CredentialDirectory(dir, { onWarning: warn });
+  if (kubernetes === undefined) {
+    if (directory === undefined) throw new TypeError('config has no credentials sink');
+    return directory;
+  }
+  const secrets = new KubernetesSecretStore({
+    app: deployment.config.app,
+    namespace: kubernetesNamespace(kubernetes.namespace),
+    secretName: kubernetes.secretName,
+    components: deployment.policies.map((p) => p.component),
+    api: kubernetesSecretApi(),
+    onWarning: warn,
+  });
+  return directory === undefined ? secrets : new MirroredCredentialStore(secrets, directory);
 }
 
 /**
@@ -35,7 +55,7 @@ export function credentialDirectory(
  * not (a run that died between servers): apply sets it on every server.
  */
 export async function settlePendingPasswords(
-  store: CredentialDirectory,
+  store: CredentialStore,
   targets: readonly OpenTarget[],
   log: (message: string) => void,
 ): Promise<Set<string>> {
@@ -77,7 +97,7 @@ export async function settlePendingPasswords(
 export async function loginsWithoutCredentials(
   desired: DesiredState,
   catalog: Catalog,
-  store: CredentialDirectory,
+  store: CredentialStore,
   rotating: ReadonlySet<string>,
 ): Promise<DesiredComponent[]> {
   const existing = new Set(Object.values(catalog.clusters).flatMap((c) => c.roles.map((r) => r.name)));
@@ -91,14 +111,15 @@ export async function loginsWithoutCredentials(
 
 export function missingCredentialsError(
   lacking: readonly DesiredComponent[],
-  store: CredentialDirectory,
+  store: CredentialStore,
 ): CredentialFileError {
   const names = lacking.map((c) => c.component);
+  const files = store instanceof CredentialDirectory;
   return new CredentialFileError(
-    `${lacking.map((c) => `login ${c.login} exists but ${store.path(c.component)} is missing`).join('; ')}: its password is unknown, so no credentials can be written`,
+    `${lacking.map((c) => `login ${c.login} exists but ${store.path(c.component)} ${files ? 'is missing' : 'holds no password'}`).join('; ')}: its password is unknown, so no credentials can be written`,
     {
-      path: store.dir,
-      hint: `restore the file, or give the login a new password: dbwarden apply --rotate-passwords --component ${names.join(' ')}`,
+      path: store.location,
+      hint: `restore ${files ? 'the file' : 'its password'}, or give the login a new password: dbwarden apply --rotate-passwords --component ${names.join(' ')}`,
     },
   );
 }
@@ -106,7 +127,7 @@ export function missingCredentialsError(
 /** The password each component ends up with: new where a change sets one, else the one on file. */
 export async function choosePasswords(
   changes: readonly Change[],
-  store: CredentialDirectory,
+  store: CredentialStore,
   rotating: ReadonlySet<string>,
   resync: ReadonlySet<string>,
 ): Promise<Map<string, string>> {
@@ -137,15 +158,11 @@ export function credentialFileFor(
   return { component: component.component, username: component.login, password, targets: urls };
 }
 
-function sameFile(a: CredentialFile | undefined, b: CredentialFile): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Writes every component's file when its content changed; returns the paths written. */
+/** Writes every component's credentials where they changed; returns the places written. */
 export async function writeCredentialFiles(
   desired: DesiredState,
   passwords: ReadonlyMap<string, string>,
-  store: CredentialDirectory,
+  store: CredentialStore,
   targets: readonly OpenTarget[],
   only: ReadonlySet<string> | undefined,
 ): Promise<string[]> {
@@ -155,21 +172,17 @@ export async function writeCredentialFiles(
     const current = await store.read(component.component);
     const password = passwords.get(component.component) ?? current?.password;
     if (password === undefined) continue;
-    const file = credentialFileFor(component, password, targets);
-    if (!sameFile(current, file)) {
-      await store.write(file);
-      written.push(store.path(component.component));
-    }
+    written.push(...(await store.sync(credentialFileFor(component, password, targets))));
     await store.discardPending(component.component);
   }
   return written;
 }
 
-/** Credential files of logins this run dropped: their passwords open nothing any more. */
+/** Credentials of logins this run dropped: their passwords open nothing any more. */
 export async function removeCredentialFiles(
   changes: readonly Change[],
   desired: DesiredState,
-  store: CredentialDirectory,
+  store: CredentialStore,
 ): Promise<string[]> {
   const kept = new Set(desired.components.filter((c) => c.databases.length > 0).map((c) => c.component));
   const removed: string[] = [];
@@ -181,23 +194,17 @@ export async function removeCredentialFiles(
     ) {
       continue;
     }
-    const file = store.path(change.component);
-    try {
-      await fs.rm(file);
-      removed.push(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    removed.push(...(await store.remove(change.component)));
   }
   return removed;
 }
 
-/** New passwords go to pending files before the transactions that set them commit. */
+/** New passwords are written as pending before the transactions that set them commit. */
 export async function writePendingPasswords(
   desired: DesiredState,
   passwords: ReadonlyMap<string, string>,
   targets: readonly OpenTarget[],
-  store: CredentialDirectory,
+  store: CredentialStore,
 ): Promise<void> {
   for (const component of desired.components) {
     const password = passwords.get(component.component);

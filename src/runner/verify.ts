@@ -12,7 +12,7 @@ import {
 } from '../plan/expected.js';
 import type { Catalog, DesiredComponent } from '../plan/types.js';
 import type { Deployment } from '../policy/model.js';
-import { credentialDirectory } from './credentials.js';
+import { credentialStore } from './credentials.js';
 import { readCatalog } from './snapshot.js';
 import { closeTargets, type OpenTarget, openTargets } from './targets.js';
 
@@ -44,7 +44,7 @@ export async function runVerify(
   log: (message: string) => void,
 ): Promise<VerifyResult> {
   const desired = desiredState(deployment);
-  const store = credentialDirectory(deployment, log);
+  const store = credentialStore(deployment, log);
   const targets = await openTargets(deployment.config.targets);
   try {
     const catalog = await readCatalog(desired, targets);

@@ -181,7 +181,7 @@ describe('a valid config', () => {
     expect(parsed?.config.credentials.dir).toBe('/srv/shop/deploy/credentials');
   });
 
-  it('warns that the Kubernetes sink is not supported yet, naming where passwords go instead', () => {
+  it('takes credentials.kubernetes without a warning, and no directory then', () => {
     const { errors, warnings } = parse(
       yaml(
         'app: shop',
@@ -193,17 +193,7 @@ describe('a valid config', () => {
       ),
     );
     expect(errors).toEqual([]);
-    expect(warnings).toEqual([
-      {
-        severity: 'warning',
-        file: CONFIG,
-        line: 8,
-        col: 3,
-        message:
-          'credentials.kubernetes is not supported by this version yet: passwords will be written to ./credentials',
-        hint: 'set credentials.dir to choose where the credential files go',
-      },
-    ]);
+    expect(warnings).toEqual([]);
   });
 });
 
