@@ -48,6 +48,10 @@ const RERUN_SAFE: Readonly<Record<UpgradeStep, string>> = {
   verify: 'everything before it is done; run upgrade again after fixing what verify found',
 };
 
+function stepPrefix(step: UpgradeStep, target: string | undefined): string {
+  return `upgrade stopped at step "${step}"${target === undefined ? '' : ` on target ${target}`}`;
+}
+
 /** A step of upgrade failed: which one, on which target, and the cause's own message and exit code. */
 export class UpgradeStepError extends DbwardenError {
   override readonly name = 'UpgradeStepError';
@@ -60,7 +64,7 @@ export class UpgradeStepError extends DbwardenError {
     const what =
       known?.message ??
       `internal error: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : 'unknown error'}`;
-    super(`upgrade stopped at step "${step}"${target === undefined ? '' : ` on target ${target}`}: ${what}`, {
+    super(`${stepPrefix(step, target)}: ${what}`, {
       hint: `${known?.hint ? `${known.hint}. ` : ''}A rerun is safe: ${RERUN_SAFE[step]}`,
       cause,
     });
@@ -124,8 +128,13 @@ async function step<T>(
   try {
     return await fn();
   } catch (err) {
-    // Bad input keeps its class (and diagnostics): exit 2 means nothing was written.
-    if (err instanceof InvalidInputError && name === 'check') throw err;
+    // Bad input keeps its class and its file:line:col diagnostics (exit 2), with the step named.
+    if (err instanceof InvalidInputError) {
+      throw new InvalidInputError(`${stepPrefix(name, target)}: ${err.message}`, {
+        ...(err.hint === undefined ? {} : { hint: err.hint }),
+        diagnostics: err.diagnostics,
+      });
+    }
     throw new UpgradeStepError(name, target, err);
   } finally {
     const spent = performance.now() - start;

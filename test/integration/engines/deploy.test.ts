@@ -119,6 +119,7 @@ describe.each(ENGINES)('upgrade as the deploy job, and downgrade --drop-roles, o
     const refused = await run('upgrade');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('secrets table users does not exist');
+    expect(refused.stderr).toContain('upgrade stopped at step "check"');
     expect(await engine.accounts(`${s.app}_`)).toEqual([]);
     await s.sql('ALTER TABLE users_moved RENAME TO users');
   });
