@@ -176,27 +176,9 @@ export async function runUpgrade(deployment: Deployment, options: UpgradeOptions
       checked.set(target.name, { ...sample, ms: performance.now() - start });
     }
   }
-  const targets = deployment.config.targets.map((t) => {
-    const store = secrets.get(t.name);
-    const verified = checked.get(t.name);
-    const problems = privilegeProblems(privileges, t.name);
-    const failures = verified?.failures ?? [];
-    return {
-      target: t.name,
-      roleChanges: apply.targets.find((p) => p.target === t.name)?.changes.length ?? 0,
-      migrationsRun: store?.result.migrationsRun ?? [],
-      rowsEncrypted: store?.result.rowsEncrypted ?? 0,
-      rowsReencrypted: store?.result.rowsReencrypted ?? 0,
-      rowsRetried: store?.result.rowsRetried ?? 0,
-      verify: {
-        ok: problems.length === 0 && failures.length === 0,
-        privileges: problems,
-        rowsChecked: verified?.checked ?? 0,
-        secretFailures: failures,
-      },
-      durationMs: (store?.ms ?? 0) + (verified?.ms ?? 0),
-    };
-  });
+  const targets = deployment.config.targets.map((t) =>
+    targetSummary(t.name, apply, privileges, secrets.get(t.name), checked.get(t.name)),
+  );
   const upToDate =
     apply.credentialsWritten.length + apply.credentialsRemoved.length === 0 &&
     targets.every((t) => t.roleChanges + t.migrationsRun.length + t.rowsEncrypted + t.rowsReencrypted === 0);
@@ -210,6 +192,32 @@ export async function runUpgrade(deployment: Deployment, options: UpgradeOptions
     privileges,
     targets,
     secretTargets: stores.map((t) => t.name),
+  };
+}
+
+function targetSummary(
+  target: string,
+  apply: ApplyResult,
+  privileges: VerifyResult,
+  store: { result: TargetUpgrade; ms: number } | undefined,
+  verified: { checked: number; failures: SecretFailure[]; ms: number } | undefined,
+): TargetSummary {
+  const problems = privilegeProblems(privileges, target);
+  const failures = verified?.failures ?? [];
+  return {
+    target,
+    roleChanges: apply.targets.find((p) => p.target === target)?.changes.length ?? 0,
+    migrationsRun: store?.result.migrationsRun ?? [],
+    rowsEncrypted: store?.result.rowsEncrypted ?? 0,
+    rowsReencrypted: store?.result.rowsReencrypted ?? 0,
+    rowsRetried: store?.result.rowsRetried ?? 0,
+    verify: {
+      ok: problems.length === 0 && failures.length === 0,
+      privileges: problems,
+      rowsChecked: verified?.checked ?? 0,
+      secretFailures: failures,
+    },
+    durationMs: (store?.ms ?? 0) + (verified?.ms ?? 0),
   };
 }
 
