@@ -28,7 +28,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 
 FROM ${NODE_IMAGE}
 # Nothing may be written outside /tmp (the Helm chart mounts the root filesystem read-only).
-ENV NODE_ENV=production HOME=/tmp
+# A 4 MB semi-space keeps the main thread's young generation small during a re-encryption: about
+# 30 MB less peak RSS at no measured cost in rows/s (docs/performance.md, Memory).
+ENV NODE_ENV=production HOME=/tmp NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 # Owned by root and not writable by the user that runs dbwarden.
 COPY package.json ./
