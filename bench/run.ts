@@ -705,14 +705,17 @@ function reencryptLines(outcome: ReencryptOutcome): string[] {
   ];
 }
 
-function printReport(
-  options: BenchOptions,
-  machine: Machine,
-  settings: string,
-  outcomes: Outcomes,
-  totalSeconds: number,
-  loadAtEnd: number,
-): string {
+/** What a run measured and where: the report and results.json are both made from it. */
+interface RunRecord {
+  readonly options: BenchOptions;
+  readonly machine: Machine;
+  readonly settings: string;
+  readonly outcomes: Outcomes;
+  readonly totalSeconds: number;
+  readonly loadAtEnd: number;
+}
+
+function printReport({ options, machine, settings, outcomes, totalSeconds, loadAtEnd }: RunRecord): string {
   const lines = [
     `# dbwarden benchmark`,
     '',
@@ -729,14 +732,7 @@ function printReport(
   return lines.join('\n');
 }
 
-function resultsJson(
-  options: BenchOptions,
-  machine: Machine,
-  settings: string,
-  outcomes: Outcomes,
-  totalSeconds: number,
-  loadAtEnd: number,
-) {
+function resultsJson({ options, machine, settings, outcomes, totalSeconds, loadAtEnd }: RunRecord) {
   const { postgres, mariadb } = outcomes;
   return {
     date: new Date().toISOString(),
@@ -865,10 +861,11 @@ async function main(): Promise<number> {
     };
     const totalSeconds = (performance.now() - started) / 1000;
     const loadAtEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
-    process.stdout.write(printReport(options, machine, settings, outcomes, totalSeconds, loadAtEnd));
+    const record: RunRecord = { options, machine, settings, outcomes, totalSeconds, loadAtEnd };
+    process.stdout.write(printReport(record));
 
     const output = options.output ?? fileURLToPath(new URL('./results.json', import.meta.url));
-    const results = resultsJson(options, machine, settings, outcomes, totalSeconds, loadAtEnd);
+    const results = resultsJson(record);
     await fsp.writeFile(output, `${JSON.stringify(results, null, 2)}\n`);
     progress(`wrote ${path.relative(process.cwd(), output) || output}`);
     return 0;
