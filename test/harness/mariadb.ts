@@ -38,6 +38,8 @@ import {
   type StartedServer,
   Unavailable,
 } from './server-common.js';
+import { aptInstall, findMariadbBinaries, type MariadbBinaries } from './system-packages.js';
+import { REQUIREMENTS } from './test-requirements.js';
 
 export interface MysqlServer {
   /** mysql://root:<pw>@127.0.0.1:<port>/mysql */
@@ -144,42 +146,6 @@ async function startTestcontainers(): Promise<StartedServer> {
 
 // ------------------------------------------------------------------------------------ local binaries
 
-interface Binaries {
-  mariadbd: string;
-  installDb: string;
-}
-
-function findBinary(names: readonly string[], dirs: readonly string[]): string | undefined {
-  for (const dir of dirs) {
-    for (const name of names) {
-      const file = path.join(dir, name);
-      try {
-        fs.accessSync(file, fs.constants.X_OK);
-        return file;
-      } catch {
-        continue;
-      }
-    }
-  }
-  return undefined;
-}
-
-function findLocalBinaries(): Binaries | undefined {
-  const override = process.env.DBWARDEN_TEST_MARIADB_BINDIR;
-  const dirs = override
-    ? [override]
-    : [
-        ...(process.env.PATH ?? '').split(path.delimiter).filter((d) => d !== ''),
-        '/usr/sbin',
-        '/usr/bin',
-        '/usr/local/sbin',
-        '/usr/local/bin',
-      ];
-  const mariadbd = findBinary(['mariadbd'], dirs);
-  const installDb = findBinary(['mariadb-install-db'], [...dirs, '/usr/scripts', '/usr/local/mysql/scripts']);
-  return mariadbd && installDb ? { mariadbd, installDb } : undefined;
-}
-
 /** Environment for the server processes: no MYSQL_* variables from the caller, English messages. */
 function serverEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -219,36 +185,8 @@ function run(
   });
 }
 
-/**
- * As root, `apt-get install mariadb-server` (after `apt-get update`). Debian's package would start its
- * own server on port 3306: a temporary /usr/sbin/policy-rc.d (exit 101) keeps it from starting, since
- * the tests run their own mariadbd.
- */
-async function aptInstallMariadb(): Promise<void> {
-  process.stderr.write(
-    'mariadb: mariadbd not found; installing mariadb-server with apt-get (running as root)\n',
-  );
-  const policy = '/usr/sbin/policy-rc.d';
-  const ownPolicy = !fs.existsSync(policy);
-  if (ownPolicy)
-    await fsp.writeFile(policy, '#!/bin/sh\n# dbwarden tests: do not start services\nexit 101\n', {
-      mode: 0o755,
-    });
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C', LANG: 'C' };
-  try {
-    await run('apt-get', ['update', '-q'], { cwd: os.tmpdir(), timeoutMs: 600_000, env });
-    await run(
-      'apt-get',
-      ['install', '-y', '-q', '--no-install-recommends', 'mariadb-server', 'mariadb-client'],
-      { cwd: os.tmpdir(), timeoutMs: 900_000, env },
-    );
-  } finally {
-    if (ownPolicy) await fsp.rm(policy, { force: true });
-  }
-}
-
 async function startLocal(): Promise<StartedServer> {
-  let binaries = findLocalBinaries();
+  let binaries = findMariadbBinaries();
   if (binaries === undefined) {
     if (process.env.DBWARDEN_TEST_MARIADB_BINDIR) {
       throw new Unavailable(
@@ -261,13 +199,16 @@ async function startLocal(): Promise<StartedServer> {
       );
     }
     try {
-      await aptInstallMariadb();
+      process.stderr.write(
+        'mariadb: mariadbd not found; installing mariadb-server with apt-get (running as root)\n',
+      );
+      await aptInstall(REQUIREMENTS.mariadb.packages);
     } catch (err) {
       throw new Unavailable(
         `mariadbd not found, and apt-get could not install mariadb-server: ${errorText(err)}`,
       );
     }
-    binaries = findLocalBinaries();
+    binaries = findMariadbBinaries();
     if (binaries === undefined) {
       throw new Unavailable(
         'apt-get installed mariadb-server, but mariadbd or mariadb-install-db is still missing',
@@ -283,7 +224,7 @@ function nativePasswordHash(password: string): string {
   return `*${createHash('sha1').update(inner).digest('hex').toUpperCase()}`;
 }
 
-async function startFromBinaries({ mariadbd, installDb }: Binaries): Promise<StartedServer> {
+async function startFromBinaries({ mariadbd, installDb }: MariadbBinaries): Promise<StartedServer> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dbwarden-mariadb-'));
   const dataDir = path.join(dir, 'data');
   const socket = path.join(dir, 'mariadb.sock');

@@ -3,28 +3,29 @@
  * Python code run as the logins dbwarden made (test/integration/nova/).
  *
  * Nova comes from Debian's python3-nova (Nova 26, Zed), run through /usr/bin/python3, the Debian
- * interpreter: another python3 on PATH (pyenv, a venv) does not see the package. `.ci/run`
- * installs it; without it the tests fail and say how to install it (they never skip).
+ * interpreter: another python3 on PATH (pyenv, a venv) does not see the package. `npm test`
+ * installs it as root; without it the tests fail and say how to install it (they never skip).
  *
  * The Python scripts live in test/fixtures/nova/. Each takes one JSON document on stdin and prints
  * one on stdout: connection URLs and passwords never appear in argv, and whatever a script prints
  * on a failure is redacted again here before it reaches a test message.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestDatabase } from './databases.js';
 import type { TestEngine } from './engines.js';
+import { NOVA_PYTHON, probeNovaPython } from './system-packages.js';
+import { installCommand, REQUIREMENTS } from './test-requirements.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const NOVA_FIXTURES = path.join(root, 'test/fixtures/nova');
 
-/** Debian's interpreter, the one that sees python3-nova. */
-export const NOVA_PYTHON = '/usr/bin/python3';
+export { NOVA_PYTHON };
 
-/** What `.ci/run` installs when /usr/bin/python3 cannot import nova. */
-export const NOVA_PACKAGES = ['python3-nova', 'python3-psycopg2', 'python3-pymysql'] as const;
+/** What `npm test` installs as root when /usr/bin/python3 cannot import nova (test-requirements.ts). */
+export const NOVA_PACKAGES = REQUIREMENTS.nova.packages;
 
 /**
  * Tables the shipped policies grant that Nova 26 (Zed), the version the tests migrate, does not
@@ -41,23 +42,25 @@ export const NEWER_THAN_ZED: Readonly<Record<'api' | 'main', Readonly<Record<str
   },
 };
 
-/** Fails, with the fix, unless /usr/bin/python3 can import Nova and both database drivers. */
+/**
+ * Fails, with the fix, unless /usr/bin/python3 can import Nova and both database drivers: the Nova
+ * tests never skip. `npm test` installs them first as root (ensure-packages.ts); a direct
+ * `npx vitest run test/integration/nova`, or a non-root user, gets the command here.
+ */
 export function requireNovaPython(): string {
-  const probe = spawnSync(
-    NOVA_PYTHON,
-    ['-c', 'import nova, psycopg2, pymysql, importlib.metadata as m; print(m.version("nova"))'],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  if (probe.error === undefined && probe.status === 0) return probe.stdout.trim();
-  const why = probe.error ? probe.error.message : probe.stderr.trim().split('\n').slice(-1)[0];
-  throw new Error(
-    [
-      `The Nova tests run OpenStack Nova's own code through ${NOVA_PYTHON}, which cannot import it (${why}).`,
-      `Fix: as root, apt-get update && apt-get install -y --no-install-recommends ${NOVA_PACKAGES.join(' ')}`,
-      '(Debian 12 ships Nova 26 "Zed"; `bash .ci/run` does this when run as root).',
-      "Another python3 on PATH (pyenv, a venv) does not see Debian's package: the tests always use /usr/bin/python3.",
-    ].join('\n'),
-  );
+  const probe = probeNovaPython();
+  if (probe.present) return probe.detail;
+  throw new Error(novaMissingMessage(probe.detail));
+}
+
+/** The failure of requireNovaPython: what is missing and the one command that fixes it. */
+export function novaMissingMessage(detail: string): string {
+  return [
+    `The Nova tests run OpenStack Nova's own code, but ${detail}.`,
+    `Fix: as root, run: ${installCommand(NOVA_PACKAGES)}`,
+    '(Debian 12 ships Nova 26 "Zed"; `npm test` runs this itself when run as root).',
+    "Another python3 on PATH (pyenv, a venv) does not see Debian's package: the tests always use /usr/bin/python3.",
+  ].join('\n');
 }
 
 /** Replaces each secret (and its URL-encoded form) by <redacted>, then any user:password@ in a URL. */
