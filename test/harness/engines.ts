@@ -32,7 +32,7 @@ import {
   mysqlLiteral,
   withMysql,
 } from './mysql-databases.js';
-import { type StatementLog, statementLog } from './statement-log.js';
+import { type StatementLog, statementLog, unreadableLog } from './statement-log.js';
 
 export type Row = Record<string, unknown>;
 
@@ -76,8 +76,11 @@ export interface TestEngine {
   readonly urlScheme: 'postgresql' | 'mysql';
   /** The server's admin URL (holds a password: never print it). */
   adminUrl(): string;
-  /** The server's own statement log; undefined for a server given by URL, whose log we cannot read. */
-  readonly statementLog: StatementLog | undefined;
+  /**
+   * The server's own statement log. A server given by URL has none the tests can read: its reads
+   * fail, saying so (a test that checks the log fails rather than passing without looking).
+   */
+  readonly statementLog: StatementLog;
   /** The server came from DBWARDEN_TEST_PG_URL / DBWARDEN_TEST_MYSQL_URL (not started by the tests). */
   readonly givenByUrl: boolean;
   /** Is DDL (roles, grants) transactional, so a failed or killed apply leaves nothing behind? */
@@ -131,6 +134,8 @@ export interface TestEngine {
 
   /** The log shows the login being created with a password verifier (never the password). */
   loginCreatedPattern(login: string): RegExp;
+  /** The log shows the login's password set anew (apply --rotate-passwords), with a verifier or hash. */
+  passwordSetPattern(login: string): RegExp;
   /** The log shows a GRANT of privilege on the table to the role. */
   grantLoggedPattern(schema: string, table: string, privilege: string, role: string): RegExp;
   /** A logged statement that changes roles, grants or marks (for "a no-op apply runs nothing"). */
@@ -207,7 +212,12 @@ export function postgresEngine(): TestEngine {
     version: inject('pgVersion'),
     urlScheme: 'postgresql',
     adminUrl: url,
-    statementLog: logFile === '' ? undefined : statementLog(logFile, 'postgres'),
+    statementLog:
+      logFile === ''
+        ? unreadableLog(
+            'the PostgreSQL server of DBWARDEN_TEST_PG_URL logs where the tests cannot read; unset it to let the tests start one',
+          )
+        : statementLog(logFile, 'postgres'),
     givenByUrl: Boolean(process.env.DBWARDEN_TEST_PG_URL),
     transactionalDdl: true,
     deniedCodes: ['42501'],
@@ -288,6 +298,8 @@ export function postgresEngine(): TestEngine {
 
     loginCreatedPattern: (login) =>
       new RegExp(`CREATE ROLE "${escapeRegExp(login)}" LOGIN .* PASSWORD 'SCRAM-SHA-256\\$4096:`),
+    passwordSetPattern: (login) =>
+      new RegExp(`ALTER ROLE "${escapeRegExp(login)}" PASSWORD 'SCRAM-SHA-256\\$4096:`),
     grantLoggedPattern: (schema, table, privilege, role) =>
       new RegExp(
         escapeRegExp(
@@ -439,7 +451,12 @@ export function mysqlEngine(): TestEngine {
     version: inject('mysqlVersion'),
     urlScheme: 'mysql',
     adminUrl: url,
-    statementLog: logFile === '' ? undefined : statementLog(logFile, 'mysql-general'),
+    statementLog:
+      logFile === ''
+        ? unreadableLog(
+            'the server of DBWARDEN_TEST_MYSQL_URL logs where the tests cannot read; unset it to let the tests start one',
+          )
+        : statementLog(logFile, 'mysql-general'),
     givenByUrl: Boolean(process.env.DBWARDEN_TEST_MYSQL_URL),
     transactionalDdl: false,
     deniedCodes: ['ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR'],
@@ -600,6 +617,8 @@ export function mysqlEngine(): TestEngine {
         `(CREATE|ALTER) USER (IF NOT EXISTS )?[\`']${escapeRegExp(login)}[\`']@[\`']%[\`'].*IDENTIFIED`,
         'i',
       ),
+    passwordSetPattern: (login) =>
+      new RegExp(`ALTER USER [\`']${escapeRegExp(login)}[\`']@[\`']%[\`'] IDENTIFIED`, 'i'),
     grantLoggedPattern: (schema, table, privilege, role) =>
       new RegExp(
         `GRANT\\s.*\\b${escapeRegExp(privilege)}\\b.*\\sON\\s+(TABLE\\s+)?(\`${escapeRegExp(schema)}\`\\.)?` +

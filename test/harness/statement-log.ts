@@ -4,6 +4,7 @@
  * (`SELECT '<marker>'`) in the log and read what came after it.
  */
 import fs from 'node:fs';
+import { expect } from 'vitest';
 
 export type LogFormat = 'postgres' | 'mysql-general';
 
@@ -38,6 +39,71 @@ export function statementLog(file: string, format: LogFormat): StatementLog {
     },
   };
   return log;
+}
+
+/**
+ * The log of a server given by URL (DBWARDEN_TEST_PG_URL, DBWARDEN_TEST_MYSQL_URL), which the tests
+ * cannot read: every read fails with `why`, so a test that checks the server log fails there
+ * instead of passing without looking.
+ */
+export function unreadableLog(why: string): StatementLog {
+  const fail = (): never => {
+    throw new Error(`no server statement log to read: ${why}`);
+  };
+  return { file: '', statements: fail, statementsAfter: () => Promise.resolve().then(fail), text: fail };
+}
+
+/**
+ * The negative check of a leak test on a server log ("no password reached the server's log"), made
+ * so it cannot pass by seeing nothing: the log must hold statements, among them each of `logged`
+ * (what the test made the server run, e.g. the CREATE ROLE whose password must not be there), and
+ * then none of `secrets`.
+ */
+export function expectNotLogged(
+  log: StatementLog,
+  options: { readonly secrets: readonly string[]; readonly logged: readonly RegExp[] },
+): void {
+  const statements = log.statements();
+  expect(
+    statements.length,
+    `the server log ${log.file} holds no statement: nothing to check`,
+  ).toBeGreaterThan(0);
+  expect(options.logged.length, 'a leak check must name a statement it expects in the log').toBeGreaterThan(
+    0,
+  );
+  for (const pattern of options.logged) {
+    expect(
+      statements.some((st) => pattern.test(st)),
+      `the server log ${log.file} has no statement matching ${String(pattern)}: is it the log of this test's server?`,
+    ).toBe(true);
+  }
+  expectNoSecrets(log.text(), { what: `the server log ${log.file}`, secrets: options.secrets });
+}
+
+/**
+ * The negative check of a leak test on any text (output, messages): fails on an empty text, on no
+ * secret to look for, and on each `seen` the text lacks (a line the command does print: proof that
+ * this is the output meant), then on any secret in it, without printing the text or the secret.
+ */
+export function expectNoSecrets(
+  text: string,
+  options: {
+    readonly what: string;
+    readonly secrets: readonly string[];
+    readonly seen?: readonly (string | RegExp)[];
+  },
+): void {
+  expect(text.trim(), `${options.what} is empty: a leak check on nothing passes vacuously`).not.toBe('');
+  expect(options.secrets.length, `${options.what}: no secret to look for`).toBeGreaterThan(0);
+  for (const sign of options.seen ?? []) {
+    const found = typeof sign === 'string' ? text.includes(sign) : sign.test(text);
+    expect(found, `${options.what} lacks ${String(sign)}: not the output the check is meant for`).toBe(true);
+  }
+  options.secrets.forEach((secret, i) => {
+    expect(secret, `${options.what}: secret #${i} is empty`).not.toBe('');
+    const at = text.indexOf(secret);
+    expect(at, `${options.what} holds secret #${i} (${secret.length} characters) at offset ${at}`).toBe(-1);
+  });
 }
 
 /** Groups lines into entries: a line for which `starts` is true begins one, other lines continue it. */

@@ -43,8 +43,12 @@ describe('test PostgreSQL server', () => {
       setting,
       "the test server must log every statement: for DBWARDEN_TEST_PG_URL, ALTER SYSTEM SET log_statement = 'all'",
     ).toBe('all');
-    // pgLogFile is '' only for a server given through DBWARDEN_TEST_PG_URL, whose log we cannot read.
-    if (logFile === '') return;
+    // pgLogFile is '' only for a server given through DBWARDEN_TEST_PG_URL, whose log we cannot read:
+    // the tests that check the server log cannot run there, and fail rather than pass unchecked.
+    expect(
+      logFile,
+      'DBWARDEN_TEST_PG_URL: its server log cannot be read; unset it to let the tests start one',
+    ).not.toBe('');
     // The server writes its log asynchronously: poll briefly.
     const deadline = Date.now() + 10_000;
     let found = false;

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { postgresEngine } from '../../harness/engines.js';
+import { expectNoSecrets } from '../../harness/statement-log.js';
 import { type CliRun, createScenario, type Scenario, writePolicy } from '../engines/scenario.js';
 import { type FakeKubernetes, startFakeKubernetes } from './fake-kubernetes.js';
 
@@ -61,7 +62,7 @@ describe('apply and verify writing Kubernetes Secrets (fake API server, PostgreS
     vi.unstubAllEnvs();
     // No password, no URL with a password, in anything the CLI printed.
     const printed = outputs.map((o) => o.stdout + o.stderr).join('\n');
-    for (const value of seen) expect(printed).not.toContain(value);
+    expectNoSecrets(printed, { what: 'what the CLI printed', secrets: [...seen] });
     await s.cleanup();
     await fake.close();
   });
