@@ -230,6 +230,10 @@ async function startFromBinaries({ mariadbd, installDb }: MariadbBinaries): Prom
   const socket = path.join(dir, 'mariadb.sock');
   const logFile = path.join(dir, 'general.log');
   const errorLog = path.join(dir, 'error.log');
+  // The server's temporary tables and files in its own directory, not the machine's shared /tmp
+  // (where other runs' clean-ups and servers are; a temporary table's file vanishing under the
+  // server failed statements and crashed mariadbd under parallel runs).
+  const tmpDir = path.join(dir, 'tmp');
   const userArgs = isRoot() ? ['--user=root'] : [];
   const password = newPassword();
   let child: ChildProcess | undefined;
@@ -241,6 +245,7 @@ async function startFromBinaries({ mariadbd, installDb }: MariadbBinaries): Prom
   };
 
   try {
+    await fsp.mkdir(tmpDir);
     await run(
       installDb,
       [
@@ -267,6 +272,7 @@ async function startFromBinaries({ mariadbd, installDb }: MariadbBinaries): Prom
           `--socket=${socket}`,
           `--pid-file=${path.join(dir, 'mariadbd.pid')}`,
           `--log-error=${errorLog}`,
+          `--tmpdir=${tmpDir}`,
           '--general-log=1',
           `--general-log-file=${logFile}`,
           '--log-output=FILE',
