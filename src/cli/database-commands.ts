@@ -219,7 +219,7 @@ function loadReviewedPlan(deployment: Deployment, options: ApplyCommandOptions, 
   }
   const file = path.resolve(io.cwd, options.planfile ?? '');
   const shown = displayPath(file, io.cwd);
-  const planfile = readPlanfile(file);
+  const planfile = readPlanfile(file, shown);
   const digest = deploymentDigest(desiredState(deployment));
   if (planfile.app !== deployment.config.app || planfile.configDigest !== digest) {
     throw new InvalidInputError(

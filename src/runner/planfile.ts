@@ -335,15 +335,15 @@ function objectsOf(change: Change): string[] {
 
 // ---------------------------------------------------------------- files
 
-/** Reads and parses a planfile; an unreadable file is invalid input too. */
-export function readPlanfile(file: string): Planfile {
+/** Reads and parses a planfile (`shown`: its path as messages name it); an unreadable file is invalid input too. */
+export function readPlanfile(file: string, shown: string = file): Planfile {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw refused(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw refused(shown, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
-  return parsePlanfile(text, file);
+  return parsePlanfile(text, shown);
 }
 
 /**
