@@ -129,6 +129,7 @@ function savePlan(
   io: CliIo,
 ): string {
   const file = path.resolve(io.cwd, options.out ?? '');
+  const shown = displayPath(file, io.cwd);
   writePlanfile(
     file,
     makePlanfile({
@@ -148,8 +149,9 @@ function savePlan(
         t.changes.map(({ change, statements }) => ({ intent: planfileIntent(change, statements), change })),
       ),
     }),
+    shown,
   );
-  return displayPath(file, io.cwd);
+  return shown;
 }
 
 /** The reviewer's words for a change; a password is never in the file, apply makes it. */

@@ -350,7 +350,7 @@ export function readPlanfile(file: string, shown: string = file): Planfile {
  * Writes the planfile whole or not at all: a temporary file in the same
  * directory, then a rename over FILE, so a reader never sees half a plan.
  */
-export function writePlanfile(file: string, planfile: Planfile): void {
+export function writePlanfile(file: string, planfile: Planfile, shown: string = file): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(temp, serializePlanfile(planfile), { flag: 'w' });
@@ -358,7 +358,7 @@ export function writePlanfile(file: string, planfile: Planfile): void {
   } catch (err) {
     fs.rmSync(temp, { force: true });
     const code = (err as NodeJS.ErrnoException).code ?? 'unwritable';
-    throw new InvalidInputError(`--out ${file}: cannot write the planfile (${code})`, {
+    throw new InvalidInputError(`--out ${shown}: cannot write the planfile (${code})`, {
       hint: 'name a file in a directory you can write',
     });
   }

@@ -215,6 +215,9 @@ describe.each(ENGINES)('reviewed plans (plan --out, apply FILE) on $title', (eng
       expect(result.stderr).toContain(`planfile ${c.name}`);
       expect(result.stderr).toContain(c.expected);
     }
+    const unwritable = await s.cli('plan', '--out', 'no-such-dir/x.plan');
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.stderr).toContain('--out no-such-dir/x.plan: cannot write the planfile (ENOENT)');
     const missing = await s.cli('apply', 'nowhere.plan');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('planfile nowhere.plan: cannot be read (ENOENT)');
