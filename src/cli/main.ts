@@ -24,6 +24,20 @@ interface GlobalOptions {
   format: OutputFormat | 'sql';
 }
 
+/** The flags of plan and upgrade as commander parses them. */
+interface PlanFlags {
+  exitCode?: true;
+  component?: string[];
+  rotatePasswords?: true;
+  out?: string;
+}
+interface UpgradeFlags {
+  lockWait: number;
+  batchSize: number;
+  verifySample: number;
+  dryRun?: true;
+}
+
 const EXIT_CODES_HELP = `
 Exit codes:
   0  done
@@ -154,29 +168,24 @@ Examples:
   dbwarden plan --format sql > review.sql
   dbwarden plan --out reviewed.plan && dbwarden apply reviewed.plan`,
     )
-    .action(
-      async (
-        opts: { exitCode?: true; component?: string[]; rotatePasswords?: true; out?: string },
-        cmd: Command,
-      ) => {
-        const { config, format } = globals(cmd);
-        setExitCode(
-          await (
-            await databaseCommands()
-          ).planCommand(
-            {
-              config,
-              format,
-              exitCode: opts.exitCode ?? false,
-              components: opts.component,
-              rotatePasswords: opts.rotatePasswords ?? false,
-              out: opts.out,
-            },
-            io,
-          ),
-        );
-      },
-    );
+    .action(async (opts: PlanFlags, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      setExitCode(
+        await (
+          await databaseCommands()
+        ).planCommand(
+          {
+            config,
+            format,
+            exitCode: opts.exitCode ?? false,
+            components: opts.component,
+            rotatePasswords: opts.rotatePasswords ?? false,
+            out: opts.out,
+          },
+          io,
+        ),
+      );
+    });
 
   program
     .command('apply')
@@ -332,36 +341,28 @@ Examples:
   dbwarden upgrade --dry-run
   dbwarden upgrade --batch-size 2000 --format json`,
     )
-    .action(
-      async (
-        opts: { lockWait: number; batchSize: number; verifySample: number; dryRun?: true },
-        cmd: Command,
-      ) => {
-        const { config, format } = globals(cmd);
-        if (opts.dryRun) {
-          setExitCode(
-            await (
-              await databaseCommands()
-            ).upgradeDryRunCommand({ config, format: textOrJson(format, 'upgrade') }, io),
-          );
-          return;
-        }
-        setExitCode(
-          await (
-            await secretsCommands()
-          ).upgradeCommand(
-            {
-              config,
-              format: textOrJson(format, 'upgrade'),
-              lockWaitSeconds: opts.lockWait,
-              batchSize: opts.batchSize,
-              verifySample: opts.verifySample,
-            },
-            io,
-          ),
-        );
-      },
-    );
+    .action(async (opts: UpgradeFlags, cmd: Command) => {
+      const { config, format } = globals(cmd);
+      if (opts.dryRun) {
+        const dryRun = { config, format: textOrJson(format, 'upgrade') };
+        setExitCode(await (await databaseCommands()).upgradeDryRunCommand(dryRun, io));
+        return;
+      }
+      setExitCode(
+        await (
+          await secretsCommands()
+        ).upgradeCommand(
+          {
+            config,
+            format: textOrJson(format, 'upgrade'),
+            lockWaitSeconds: opts.lockWait,
+            batchSize: opts.batchSize,
+            verifySample: opts.verifySample,
+          },
+          io,
+        ),
+      );
+    });
 
   program
     .command('downgrade')
