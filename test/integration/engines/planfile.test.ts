@@ -45,10 +45,23 @@ describe.each(ENGINES)('reviewed plans (plan --out, apply FILE) on $title', (eng
                  create table jobs (${engine.serialId}, name text);`,
       policies: basePolicies,
     });
-    expect((await s.cli('apply')).code).toBe(0);
   });
   afterAll(async () => {
     await s.cleanup();
+  });
+
+  it('on a database dbwarden never touched: plan --out, then apply FILE creates everything', async () => {
+    expect(await engine.accounts(`${s.app}_`)).toEqual([]);
+    expect((await s.cli('plan', '--out', 'first.plan')).code).toBe(0);
+    const applied = await s.cli('apply', 'first.plan');
+    expect(applied.stderr).not.toContain('dbwarden:');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain('Apply: the reviewed plan first.plan');
+    expect((await engine.accounts(`${s.app}_`)).map((a) => a.name)).toEqual([
+      `${s.app}_api`,
+      `${s.app}_api_role`,
+    ]);
+    expect((await s.cli('verify')).code).toBe(0);
   });
 
   it('plan --out writes the changes and fingerprints and no password; apply FILE applies exactly that plan', async () => {
