@@ -10,6 +10,17 @@ import type { Change } from '../plan/types.js';
 import { loadDeployment } from '../policy/load.js';
 import type { Deployment } from '../policy/model.js';
 import { type ApplyResult, type PlanResult, runApply, runPlan, type TargetPlan } from '../runner/apply.js';
+import { desiredState } from '../plan/desired.js';
+import {
+  DBWARDEN_VERSION,
+  deploymentDigest,
+  makePlanfile,
+  type Planfile,
+  readPlanfile,
+  writePlanfile,
+} from '../runner/planfile.js';
+import { readStorePending, type StorePending } from '../runner/store-pending.js';
+import { runUpgradeDryRun } from '../runner/upgrade.js';
 import { runVerify, type VerifyResult } from '../runner/verify.js';
 import { displayName } from '../util/printable.js';
 import { type CliIo, displayPath, plural, printDiagnostics, printJson } from './output.js';
@@ -25,6 +36,8 @@ export interface PlanCommandOptions extends CommonOptions {
   readonly exitCode: boolean;
   readonly components: readonly string[] | undefined;
   readonly rotatePasswords: boolean;
+  /** --out FILE: also write the reviewed plan there. */
+  readonly out?: string | undefined;
 }
 
 export interface ApplyCommandOptions extends CommonOptions {
@@ -32,6 +45,12 @@ export interface ApplyCommandOptions extends CommonOptions {
   readonly components: readonly string[] | undefined;
   readonly rotatePasswords: boolean;
   readonly lockWaitSeconds: number;
+  /** apply FILE: the reviewed plan to apply. */
+  readonly planfile?: string | undefined;
+}
+
+export interface UpgradeDryRunCommandOptions extends CommonOptions {
+  readonly format: 'text' | 'json';
 }
 
 export interface VerifyCommandOptions extends CommonOptions {
@@ -65,10 +84,21 @@ export async function planCommand(options: PlanCommandOptions, io: CliIo): Promi
     rotatePasswords: options.rotatePasswords,
     log: logTo(io),
   });
+  const store = await storeForPlan(deployment, io);
+  const written = options.out === undefined ? undefined : savePlan(deployment, result, options, io);
   const count = changeCount(result);
-  if (options.format === 'json') printJson(planJson(result), io);
-  else if (options.format === 'sql') io.stdout(planSql(result));
-  else io.stdout(planText(result, `Plan: ${summaryLine(result)}.`));
+  if (options.format === 'json') {
+    printJson({ ...planJson(result), ...storeJson(store), ...(written ? { planfile: written } : {}) }, io);
+  } else if (options.format === 'sql') {
+    io.stdout(planSql(result));
+  } else {
+    io.stdout(planText(result, `${storeText(store)}Plan: ${summaryLine(result)}.`));
+  }
+  if (written !== undefined && options.format !== 'json') {
+    (options.format === 'sql' ? io.stderr : io.stdout)(
+      `Saved the reviewed plan to ${written}; apply exactly it with: dbwarden apply ${written}\n`,
+    );
+  }
   for (const component of result.lackingCredentials) {
     io.stderr(
       `warning: login of component ${component} exists but its credential file is missing; apply will refuse it until you run: dbwarden apply --rotate-passwords --component ${component}\n`,
@@ -77,13 +107,75 @@ export async function planCommand(options: PlanCommandOptions, io: CliIo): Promi
   return options.exitCode && count > 0 ? ExitCode.pendingOrMismatch : ExitCode.ok;
 }
 
+/**
+ * plan shows the store's pending work too; a store upgrade would refuse
+ * (a secrets table missing, say) is a warning here, not a failed plan of roles.
+ */
+async function storeForPlan(deployment: Deployment, io: CliIo): Promise<StorePending | undefined> {
+  try {
+    return await readStorePending(deployment);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    io.stderr(`warning: encrypted store: ${err.message}\n  upgrade would refuse this: ${err.hint ?? ''}\n`);
+    return undefined;
+  }
+}
+
+/** Writes the planfile (atomically); returns its path as shown to the operator. */
+function savePlan(
+  deployment: Deployment,
+  result: PlanResult,
+  options: PlanCommandOptions,
+  io: CliIo,
+): string {
+  const file = path.resolve(io.cwd, options.out ?? '');
+  const shown = displayPath(file, io.cwd);
+  writePlanfile(
+    file,
+    makePlanfile({
+      dbwarden: DBWARDEN_VERSION,
+      createdAt: new Date().toISOString(),
+      app: result.app,
+      configDigest: deploymentDigest(desiredState(deployment)),
+      options: { components: options.components ?? null, rotatePasswords: options.rotatePasswords },
+      targets: result.targets.map((t) => ({
+        name: t.target,
+        engine: t.engine,
+        database: t.database,
+        serverVersion: t.version,
+        fingerprint: result.fingerprints[t.target] ?? '',
+      })),
+      changes: result.targets.flatMap((t) =>
+        t.changes.map(({ change, statements }) => ({ intent: planfileIntent(change, statements), change })),
+      ),
+    }),
+    shown,
+  );
+  return shown;
+}
+
+/** The reviewer's words for a change; a password is never in the file, apply makes it. */
+function planfileIntent(change: Change, statements: TargetPlan['changes'][number]['statements']): string {
+  const intent = changeIntent(statements) ?? change.type;
+  if (change.type === 'set-password') return `${intent} (a new password will be generated by apply)`;
+  if (change.type === 'create-login')
+    return `${intent} (a new password will be generated by apply, unless the credentials already hold one)`;
+  return intent;
+}
+
 export async function applyCommand(options: ApplyCommandOptions, io: CliIo): Promise<number> {
   const deployment = loadOrFail(options.config, io);
+  const reviewed = options.planfile === undefined ? undefined : loadReviewedPlan(deployment, options, io);
   const result = await runApply(deployment, {
-    components: options.components,
-    rotatePasswords: options.rotatePasswords,
+    components: reviewed ? (reviewed.planfile.options.components ?? undefined) : options.components,
+    rotatePasswords: reviewed ? reviewed.planfile.options.rotatePasswords : options.rotatePasswords,
     lockWaitSeconds: options.lockWaitSeconds,
     log: logTo(io),
+    reviewed: reviewed && {
+      file: reviewed.shown,
+      fingerprints: Object.fromEntries(reviewed.planfile.targets.map((t) => [t.name, t.fingerprint])),
+      changes: reviewed.planfile.changes.map((c) => c.change),
+    },
   });
   if (options.format === 'json') {
     printJson(
@@ -94,11 +186,63 @@ export async function applyCommand(options: ApplyCommandOptions, io: CliIo): Pro
           written: result.credentialsWritten.map((f) => displayPath(f, io.cwd)),
           removed: result.credentialsRemoved.map((f) => displayPath(f, io.cwd)),
         },
+        ...(reviewed
+          ? { planfile: { file: reviewed.shown, createdAt: reviewed.planfile.createdAt, applied: true } }
+          : {}),
       },
       io,
     );
   } else {
-    io.stdout(planText(result, applySummary(result, io)));
+    io.stdout(planText(result, applySummary(result, io, reviewed)));
+  }
+  return ExitCode.ok;
+}
+
+interface LoadedPlan {
+  readonly planfile: Planfile;
+  /** The path as the operator gave it (relative to the working directory when under it). */
+  readonly shown: string;
+}
+
+/**
+ * apply FILE, before any connection: the file parsed and checked (exit 2 when
+ * malformed, of another format or version, or edited), and made from these
+ * policies and this config (exit 2 otherwise: the pair does not belong
+ * together, whatever the servers hold).
+ */
+function loadReviewedPlan(deployment: Deployment, options: ApplyCommandOptions, io: CliIo): LoadedPlan {
+  if (options.components !== undefined || options.rotatePasswords) {
+    throw new InvalidInputError(
+      'apply FILE applies the plan as made: --component and --rotate-passwords go to plan',
+      {
+        hint: 'dbwarden plan --out FILE --component NAME (or --rotate-passwords), then dbwarden apply FILE',
+      },
+    );
+  }
+  const file = path.resolve(io.cwd, options.planfile ?? '');
+  const shown = displayPath(file, io.cwd);
+  const planfile = readPlanfile(file, shown);
+  const digest = deploymentDigest(desiredState(deployment));
+  if (planfile.app !== deployment.config.app || planfile.configDigest !== digest) {
+    throw new InvalidInputError(
+      `planfile ${shown} was made from other policies or another config (app ${planfile.app}, dbwarden ${planfile.dbwarden}) than ${displayPath(deployment.config.file, io.cwd)} and its policies now hold; nothing was changed`,
+      { hint: 'make and review a new plan from the current files: dbwarden plan --out FILE' },
+    );
+  }
+  return { planfile, shown };
+}
+
+export async function upgradeDryRunCommand(options: UpgradeDryRunCommandOptions, io: CliIo): Promise<number> {
+  const deployment = loadOrFail(options.config, io);
+  const { plan, store } = await runUpgradeDryRun(deployment, { env: io.env, log: logTo(io) });
+  const nothing = changeCount(plan) === 0 && (store === undefined || store.upToDate);
+  if (options.format === 'json') {
+    printJson({ dryRun: true, upToDate: nothing, ...planJson(plan), ...storeJson(store) }, io);
+  } else {
+    const verdict = nothing
+      ? 'Upgrade (dry run): nothing to do; nothing was changed.'
+      : `Upgrade (dry run): roles: ${summaryLine(plan)}; nothing was changed.`;
+    io.stdout(planText(plan, `${storeText(store)}${verdict}`));
   }
   return ExitCode.ok;
 }
@@ -156,7 +300,7 @@ function summaryLine(result: PlanResult): string {
   return `${count('+')} to add, ${count('~')} to change, ${count('-')} to remove, on ${touched} of ${plural(result.targets.length, 'target')}`;
 }
 
-function applySummary(result: ApplyResult, io: CliIo): string {
+function applySummary(result: ApplyResult, io: CliIo, reviewed?: LoadedPlan): string {
   const files = [
     // A place is a file path or "Secret <namespace>/<name>" (credentials.kubernetes).
     ...result.credentialsWritten.map((f) =>
@@ -169,7 +313,10 @@ function applySummary(result: ApplyResult, io: CliIo): string {
     changeCount(result) === 0
       ? `nothing to do: ${summaryLine(result)}`
       : `applied ${summaryLine(result)} (${plural(statementCount(result), 'statement')})`;
-  return `${credentials}Apply: ${applied}.`;
+  const which = reviewed
+    ? `the reviewed plan ${reviewed.shown} (made ${reviewed.planfile.createdAt}), every target unchanged since: `
+    : '';
+  return `${credentials}Apply: ${which}${applied}.`;
 }
 
 function componentLabel(component: string): string {
@@ -231,6 +378,36 @@ function planSql(result: PlanResult): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- store output
+
+function tableName(t: { schema: string | undefined; table: string }): string {
+  return t.schema === undefined ? displayName(t.table) : `${displayName(t.schema)}.${displayName(t.table)}`;
+}
+
+/** The secrets step's pending work, before plan's summary line; empty without secrets. */
+function storeText(store: StorePending | undefined): string {
+  if (store === undefined) return '';
+  const current = store.currentKeyId ?? '(none: the config has no masterKey; upgrade would refuse)';
+  const lines = [`Encrypted store (upgrade's secrets step; current key ${current}):`];
+  for (const t of store.targets) {
+    lines.push(
+      `  target ${t.target}: ${t.migrations.length ? `migrations to run: ${t.migrations.join(', ')}` : 'no migrations to run'}`,
+    );
+    for (const table of t.tables) {
+      const work = [
+        ...(table.encrypt > 0 ? [`${plural(table.encrypt, 'row')} to encrypt (plaintext)`] : []),
+        ...table.reencrypt.map((r) => `${plural(r.rows, 'row')} to re-encrypt from key ${r.keyId}`),
+      ];
+      lines.push(`    table ${tableName(table)}: ${work.length ? work.join(', ') : 'nothing to encrypt'}`);
+    }
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+function storeJson(store: StorePending | undefined) {
+  return store === undefined ? {} : { store };
 }
 
 // ---------------------------------------------------------------- verify output

@@ -24,6 +24,20 @@ interface GlobalOptions {
   format: OutputFormat | 'sql';
 }
 
+/** The flags of plan and upgrade as commander parses them. */
+interface PlanFlags {
+  exitCode?: true;
+  component?: string[];
+  rotatePasswords?: true;
+  out?: string;
+}
+interface UpgradeFlags {
+  lockWait: number;
+  batchSize: number;
+  verifySample: number;
+  dryRun?: true;
+}
+
 const EXIT_CODES_HELP = `
 Exit codes:
   0  done
@@ -129,21 +143,32 @@ The shipped files are docs/schema/policy.schema.json and docs/schema/config.sche
     .option('--exit-code', 'exit 3 when changes are pending, 0 when none')
     .option('--component <name...>', 'only the changes of these components')
     .option('--rotate-passwords', 'show the password changes apply --rotate-passwords would make')
+    .option(
+      '--out <file>',
+      'also write the reviewed plan to FILE (JSON, no secrets) for "dbwarden apply FILE"',
+    )
     .addHelpText(
       'after',
       `
 Reads every target (nothing is written) and prints, per target and component,
-+ what would be created or granted, - revoked or dropped, ~ changed in place.
---format json prints the Change list; --format sql prints the exact statements
-apply runs, with password verifiers redacted. A policy naming a table or column
-a target lacks exits 2.
++ what would be created or granted, - revoked or dropped, ~ changed in place,
+and the encrypted store's pending work (migrations, rows to encrypt or
+re-encrypt per table and key id). --format json prints the Change list;
+--format sql prints the exact statements apply runs, with password verifiers
+redacted. A policy naming a table or column a target lacks exits 2.
+
+--out FILE writes the plan for review: the changes, a SHA-256 fingerprint of
+every target's catalog as read, a digest of the policies and config; no
+password (apply makes them). "dbwarden apply FILE" applies exactly that plan,
+or exits 3 changing nothing when a target changed since (docs/cli.md).
 
 Examples:
   dbwarden plan --config dbwarden.yaml
   dbwarden plan --exit-code          # in CI: 3 means the servers drifted from the policies
-  dbwarden plan --format sql > review.sql`,
+  dbwarden plan --format sql > review.sql
+  dbwarden plan --out reviewed.plan && dbwarden apply reviewed.plan`,
     )
-    .action(async (opts: { exitCode?: true; component?: string[]; rotatePasswords?: true }, cmd: Command) => {
+    .action(async (opts: PlanFlags, cmd: Command) => {
       const { config, format } = globals(cmd);
       setExitCode(
         await (
@@ -155,6 +180,7 @@ Examples:
             exitCode: opts.exitCode ?? false,
             components: opts.component,
             rotatePasswords: opts.rotatePasswords ?? false,
+            out: opts.out,
           },
           io,
         ),
@@ -164,6 +190,10 @@ Examples:
   program
     .command('apply')
     .description('make roles, logins and grants match the policies; write credentials')
+    .argument(
+      '[planfile]',
+      'apply exactly this reviewed plan (made by plan --out); exit 3 if a target changed since',
+    )
     .option('--rotate-passwords', 'give existing logins new passwords (all, or those of --component)')
     .option('--component <name...>', 'only the changes of these components')
     .addOption(lockWaitOption())
@@ -181,12 +211,23 @@ verifier; MySQL: caching_sha2_password; MariaDB: mysql_native_password). Credent
 credentials.dir as <component>.json (mode 0600); existing passwords are kept
 unless --rotate-passwords.
 
+With a planfile (plan --out FILE), apply reads every target's catalog under
+the lock and compares it with the plan's fingerprints: if any target changed
+since the plan was made it exits 3, naming them, with nothing changed;
+otherwise it runs exactly the planned changes. A planfile that is not valid,
+was edited, or was made from other policies or config exits 2.
+
 Examples:
   dbwarden apply --config dbwarden.yaml
-  dbwarden apply --rotate-passwords --component scheduler`,
+  dbwarden apply --rotate-passwords --component scheduler
+  dbwarden apply reviewed.plan`,
     )
     .action(
-      async (opts: { rotatePasswords?: true; component?: string[]; lockWait: number }, cmd: Command) => {
+      async (
+        planfile: string | undefined,
+        opts: { rotatePasswords?: true; component?: string[]; lockWait: number },
+        cmd: Command,
+      ) => {
         const { config, format } = globals(cmd);
         setExitCode(
           await (
@@ -198,6 +239,7 @@ Examples:
               components: opts.component,
               rotatePasswords: opts.rotatePasswords ?? false,
               lockWaitSeconds: opts.lockWait,
+              planfile,
             },
             io,
           ),
@@ -261,6 +303,7 @@ or failing row.`,
         .default(DEFAULT_VERIFY_SAMPLE)
         .argParser(positiveCount),
     )
+    .option('--dry-run', 'show what upgrade would do (roles, migrations, rows per key id) and change nothing')
     .addHelpText(
       'after',
       `
@@ -288,12 +331,23 @@ killed upgrade is finished by running it again.
 Key rotation: make the new key current and list the old one under previous,
 then upgrade. Rolling a rotation back is the same with the keys swapped.
 
+--dry-run runs the check step, then prints the role changes of the apply step
+and per target the migrations to run and the rows to encrypt or re-encrypt per
+table and key id; it takes no lock and writes nothing. Exit 0, or 2 for what
+the check step refuses.
+
 Examples:
   dbwarden upgrade --config dbwarden.yaml
+  dbwarden upgrade --dry-run
   dbwarden upgrade --batch-size 2000 --format json`,
     )
-    .action(async (opts: { lockWait: number; batchSize: number; verifySample: number }, cmd: Command) => {
+    .action(async (opts: UpgradeFlags, cmd: Command) => {
       const { config, format } = globals(cmd);
+      if (opts.dryRun) {
+        const dryRun = { config, format: textOrJson(format, 'upgrade') };
+        setExitCode(await (await databaseCommands()).upgradeDryRunCommand(dryRun, io));
+        return;
+      }
       setExitCode(
         await (
           await secretsCommands()

@@ -12,8 +12,8 @@ import {
 } from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
 import { plan } from '../plan/plan.js';
-import type { Change, DesiredState } from '../plan/types.js';
-import type { Deployment } from '../policy/model.js';
+import type { Catalog, Change, DesiredState } from '../plan/types.js';
+import type { Deployment, EngineName } from '../policy/model.js';
 import {
   choosePasswords,
   credentialStore,
@@ -28,6 +28,8 @@ import { executePlans } from './execute.js';
 import { plural } from '../util/printable.js';
 import { readCatalog, refuseMissingObjects } from './snapshot.js';
 import { closeTargets, type OpenTarget, openTargets } from './targets.js';
+import { catalogFingerprints, PlanStaleError, sameChanges } from './planfile.js';
+import { compareText } from '../util/compare.js';
 
 export interface RunOptions {
   /** Only changes for these components (undefined: all). */
@@ -39,12 +41,26 @@ export interface RunOptions {
 export interface ApplyOptions extends RunOptions {
   readonly rotatePasswords: boolean;
   readonly lockWaitSeconds: number;
+  /**
+   * apply FILE: the reviewed plan's changes and catalog fingerprints. apply
+   * runs only if every target's catalog, read under the lock, still has its
+   * fingerprint, and then runs exactly these changes (which must equal what
+   * it plans now: the file cannot bring changes of its own).
+   */
+  readonly reviewed?: ReviewedPlan | undefined;
+}
+
+export interface ReviewedPlan {
+  /** The planfile, for messages. */
+  readonly file: string;
+  readonly fingerprints: Readonly<Record<string, string>>;
+  readonly changes: readonly Change[];
 }
 
 /** One target's part of a plan: its changes and the statements they render to. */
 export interface TargetPlan {
   readonly target: string;
-  readonly engine: string;
+  readonly engine: EngineName;
   /** Whether the target's statements run in one transaction (false: each commits on its own). */
   readonly transactional: boolean;
   readonly database: string;
@@ -57,6 +73,8 @@ export interface PlanResult {
   /** --component: the plan covers only these; undefined: every component and PUBLIC. */
   readonly components: readonly string[] | undefined;
   readonly targets: readonly TargetPlan[];
+  /** Per target, the fingerprint of its catalog as read (planfile.ts catalogFingerprints). */
+  readonly fingerprints: Readonly<Record<string, string>>;
   /** Components whose existing login has no credential file (apply would refuse them). */
   readonly lackingCredentials: readonly string[];
 }
@@ -78,11 +96,18 @@ export async function runPlan(
   const store = credentialStore(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
-    const { changes, lacking } = await planTargets(desired, targets, store, only, options.rotatePasswords);
+    const { changes, lacking, catalog } = await planTargets(
+      desired,
+      targets,
+      store,
+      only,
+      options.rotatePasswords,
+    );
     return {
       app: desired.app,
       components: options.components,
       targets: targetPlans(desired, targets, changes, () => NO_PASSWORDS),
+      fingerprints: catalogFingerprints(catalog),
       lackingCredentials: lacking.map((c) => c.component),
     };
   } finally {
@@ -104,14 +129,11 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     const resync = await settlePendingPasswords(store, targets, options.log);
     // A password that only some servers took is set everywhere, whatever --component says.
     const only = asked && new Set([...asked, ...resync]);
-    const { changes, rotating, lacking } = await planTargets(
-      desired,
-      targets,
-      store,
-      only,
-      options.rotatePasswords,
-      resync,
-    );
+    const planned = await planTargets(desired, targets, store, only, options.rotatePasswords, resync);
+    const { rotating, lacking, catalog } = planned;
+    if (options.reviewed) checkReviewed(options.reviewed, catalog, planned.changes, resync);
+    // apply FILE runs the file's changes: checkReviewed found them equal to the fresh plan's.
+    const changes = options.reviewed?.changes ?? planned.changes;
     if (lacking.length > 0) throw missingCredentialsError(lacking, store);
     const passwords = await choosePasswords(changes, store, rotating, resync);
     await writePendingPasswords(desired, passwords, targets, store);
@@ -124,6 +146,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
       app: desired.app,
       components: options.components,
       targets: plans,
+      fingerprints: catalogFingerprints(catalog),
       lackingCredentials: [],
       credentialsWritten,
       credentialsRemoved,
@@ -152,7 +175,45 @@ async function planTargets(
   const lacking = (await loginsWithoutCredentials(desired, catalog, store, rotating)).filter(
     (c) => !only || only.has(c.component),
   );
-  return { changes, rotating, lacking };
+  return { changes, rotating, lacking, catalog };
+}
+
+/**
+ * apply FILE, under the lock, before anything is written: exit 3 naming every
+ * target whose catalog is not the one the plan was made from (or when an
+ * interrupted run left passwords to set, which the plan did not include);
+ * exit 2 when the file's changes are not what dbwarden plans for these
+ * policies and these catalogs (an edited file, or another version's planner).
+ */
+function checkReviewed(
+  reviewed: ReviewedPlan,
+  catalog: Catalog,
+  changes: readonly Change[],
+  resync: ReadonlySet<string>,
+): void {
+  const now = catalogFingerprints(catalog);
+  const names = [...new Set([...Object.keys(now), ...Object.keys(reviewed.fingerprints)])].sort(compareText);
+  const changed = names.filter((name) => now[name] !== reviewed.fingerprints[name]);
+  if (changed.length > 0) {
+    throw new PlanStaleError(
+      `the reviewed plan ${reviewed.file} is out of date; nothing was changed:\n${changed
+        .map((name) => `  target ${name} changed since the plan was made; run plan again`)
+        .join('\n')}`,
+      { hint: 'make and review a new plan: dbwarden plan --out FILE, then dbwarden apply FILE' },
+    );
+  }
+  if (resync.size > 0) {
+    throw new PlanStaleError(
+      `an interrupted apply left new passwords of ${[...resync].join(', ')} set on only some servers, which the reviewed plan ${reviewed.file} does not include; nothing was changed`,
+      { hint: 'finish the interrupted run with: dbwarden apply (without a planfile), then plan again' },
+    );
+  }
+  if (!sameChanges(changes, reviewed.changes)) {
+    throw new InvalidInputError(
+      `planfile ${reviewed.file}: its changes are not the ones dbwarden plans for these policies and these catalogs (the catalogs match the plan's fingerprints), so it was edited or made by another dbwarden version; nothing was changed`,
+      { hint: 'make a new plan with this dbwarden: dbwarden plan --out FILE' },
+    );
+  }
 }
 
 /**

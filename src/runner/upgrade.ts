@@ -28,8 +28,9 @@ import {
   upgradeSecrets,
   verifySecrets,
 } from '../secrets/store/index.js';
-import { type ApplyOptions, type ApplyResult, runApply } from './apply.js';
+import { type ApplyOptions, type ApplyResult, type PlanResult, runApply, runPlan } from './apply.js';
 import { secretKeys, storeTargets } from './secrets.js';
+import { readStorePending, type StorePending } from './store-pending.js';
 import { runVerify, type TargetVerification, type VerifyResult } from './verify.js';
 
 export type UpgradeStep = 'check' | 'apply' | 'secrets' | 'verify';
@@ -193,6 +194,39 @@ export async function runUpgrade(deployment: Deployment, options: UpgradeOptions
     targets,
     secretTargets: stores.map((t) => t.name),
   };
+}
+
+/** `upgrade --dry-run`: the role changes of the apply step and the secrets step's pending work. */
+export interface UpgradeDryRun {
+  readonly plan: PlanResult;
+  /** undefined: the config lists no secrets. */
+  readonly store: StorePending | undefined;
+}
+
+/**
+ * What upgrade would do, changing nothing: its check step as it runs it
+ * (master keys read, secrets tables and the key ids in them checked, one row
+ * per key id decrypted: bad input exits 2 as upgrade would), then apply's
+ * plan and the store's pending migrations and rows. Reads only: no lock is
+ * taken and nothing is created, not even dbwarden's own tables.
+ */
+export async function runUpgradeDryRun(
+  deployment: Deployment,
+  options: { readonly env: Environment; readonly log: (message: string) => void },
+): Promise<UpgradeDryRun> {
+  const times: Record<string, { durationMs: number }> = {};
+  const stores = storeTargets(deployment);
+  if (stores.length > 0) {
+    await step('check', undefined, times, async () => {
+      const keys = await secretKeys(deployment, options.env);
+      await checkSecrets(deployment.config.secrets, keys, stores);
+    });
+  }
+  const plan = await step('apply', undefined, times, () =>
+    runPlan(deployment, { components: undefined, rotatePasswords: false, log: options.log }),
+  );
+  const store = await step('secrets', undefined, times, () => readStorePending(deployment));
+  return { plan, store };
 }
 
 function targetSummary(
