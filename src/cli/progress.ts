@@ -43,6 +43,8 @@ function barReporter(stream: NodeJS.WritableStream, now: () => number): Progress
     {
       stream,
       format: '{phase} {target}/{table} [{bar}] {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}',
+      // 20 wide: the whole line, rate and ETA included, fits in 80 columns for most table names.
+      barsize: 20,
       hideCursor: true,
       clearOnComplete: false,
       // Log lines are written above the bars: each bar is drawn again under them, changed or not.
