@@ -250,8 +250,8 @@ export const PRIVILEGES_HINT =
 
 /** `1 of 3 components differs from its policy`; undefined when every component matches. */
 export function privilegesDifferPhrase(result: VerifyResult): string | undefined {
-  const failed = result.components.filter((c) => !c.ok).length;
   if (result.ok) return undefined;
+  const failed = result.components.filter((c) => !c.ok).length;
   return `${failed} of ${plural(result.components.length, 'component')} ${failed === 1 ? 'differs' : 'differ'} from ${failed === 1 ? 'its policy' : 'their policies'}`;
 }
 
