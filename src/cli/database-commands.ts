@@ -421,7 +421,19 @@ function describeDifference(d: PrivilegeDifference): string {
   return `${d.problem === 'missing' ? 'missing' : 'extra  '} ${d.privilege}${columns} on ${object}`;
 }
 
-export function verifyText(result: VerifyResult): string {
+/** What to do about privileges that differ: printed under a failing verdict. */
+export const PRIVILEGES_HINT =
+  '"dbwarden plan" shows what apply would fix; privileges that reach a login through PUBLIC or through roles dbwarden does not manage must be revoked by hand.';
+
+/** `1 of 3 components differs from its policy`; undefined when every component matches. */
+export function privilegesDifferPhrase(result: VerifyResult): string | undefined {
+  if (result.ok) return undefined;
+  const failed = result.components.filter((c) => !c.ok).length;
+  return `${failed} of ${plural(result.components.length, 'component')} ${failed === 1 ? 'differs' : 'differ'} from ${failed === 1 ? 'its policy' : 'their policies'}`;
+}
+
+/** One line per component and target, then the verdict (left out when a caller prints its own). */
+export function verifyText(result: VerifyResult, options: { readonly verdict?: boolean } = {}): string {
   const lines: string[] = [];
   for (const c of result.components) {
     if (c.targets.length === 0) {
@@ -441,13 +453,13 @@ export function verifyText(result: VerifyResult): string {
       for (const d of t.differences) lines.push(`        ${describeDifference(d)}`);
     }
   }
-  const failed = result.components.filter((c) => !c.ok).length;
+  if (options.verdict === false) return `${lines.join('\n')}\n`;
+  const differ = privilegesDifferPhrase(result);
   lines.push(
     '',
-    result.ok
+    differ === undefined
       ? `Verify: ok, ${plural(result.components.length, 'component')} checked.`
-      : `Verify: ${failed} of ${plural(result.components.length, 'component')} ${failed === 1 ? 'differs' : 'differ'} from ${failed === 1 ? 'its policy' : 'their policies'}.\n` +
-          '  "dbwarden plan" shows what apply would fix; privileges that reach a login through PUBLIC or through roles dbwarden does not manage must be revoked by hand.',
+      : `Verify: ${differ}.\n  ${PRIVILEGES_HINT}`,
   );
   return `${lines.join('\n')}\n`;
 }

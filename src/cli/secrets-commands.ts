@@ -16,7 +16,14 @@ import { runUpgrade, type UpgradeSummary } from '../runner/upgrade.js';
 import { runVerify } from '../runner/verify.js';
 import { loadOrFail, verifyText } from './database-commands.js';
 import { type CliIo, plural, printJson } from './output.js';
-import { progressReporter } from './progress.js';
+import {
+  groupSecretFailures,
+  SECRETS_OK,
+  secretFailureLines,
+  verifySecretsJson,
+  verifyWithSecretsText,
+} from './secret-failures.js';
+import { type ProgressReporter, progressReporter } from './progress.js';
 
 interface SecretsCommandOptions {
   readonly config: string;
@@ -24,19 +31,23 @@ interface SecretsCommandOptions {
   readonly batchSize: number;
 }
 
+/** The reporter of each io while withProgress runs: log lines go through it, never across a bar. */
+const activeReporters = new WeakMap<CliIo, ProgressReporter>();
+
 const logTo = (io: CliIo) => (message: string) => {
-  io.stderr(`${message}\n`);
+  const reporter = activeReporters.get(io);
+  if (reporter) reporter.log(`${message}\n`);
+  else io.stderr(`${message}\n`);
 };
 
 /** Runs fn with a progress reporter that is stopped whatever happens. */
-async function withProgress<T>(
-  io: CliIo,
-  fn: (update: ReturnType<typeof progressReporter>['update']) => Promise<T>,
-) {
-  const reporter = progressReporter(io.stderr, io.progressStream);
+async function withProgress<T>(io: CliIo, fn: (update: ProgressReporter['update']) => Promise<T>) {
+  const reporter = progressReporter({ stderr: io.stderr, tty: io.progressStream });
+  activeReporters.set(io, reporter);
   try {
     return await fn(reporter.update);
   } finally {
+    activeReporters.delete(io);
     reporter.stop();
   }
 }
@@ -219,7 +230,8 @@ export async function statusCommand(
 
 /**
  * `verify --secrets`: privileges as plain verify does, then every stored value
- * (or --sample N per table) decrypted where it is; exit 3 on any failure.
+ * (or --sample N per table) decrypted where it is; one verdict for both, exit 3
+ * on any failure.
  */
 export async function verifyWithSecretsCommand(
   options: Omit<SecretsCommandOptions, 'format'> & {
@@ -240,16 +252,17 @@ export async function verifyWithSecretsCommand(
     }),
   );
   const ok = privileges.ok && failures.length === 0;
-  if (options.format === 'json')
-    printJson({ ...privileges, ok, secrets: { ok: failures.length === 0, failures } }, io);
-  else io.stdout(`${verifyText(privileges)}${secretFailuresText(failures)}`);
+  if (options.format === 'json') {
+    printJson({ ...privileges, ok, secrets: verifySecretsJson(failures) }, io);
+  } else {
+    io.stdout(verifyWithSecretsText(privileges, failures, options.sample));
+  }
   return ok ? ExitCode.ok : ExitCode.pendingOrMismatch;
 }
 
+/** `ok    secrets`, or a line per target, table, column and problem, with counts and the first row ids. */
 function secretFailuresText(failures: readonly SecretFailure[]): string {
-  if (failures.length === 0) return 'ok    secrets: every stored value decrypts where it is\n';
-  const lines = failures.map(
-    (f) => `FAIL  secret ${f.target}: ${f.table}.${f.column} row ${f.primaryKey}: ${f.problem}: ${f.message}`,
-  );
-  return `${lines.join('\n')}\n`;
+  return failures.length === 0
+    ? SECRETS_OK
+    : `${secretFailureLines(groupSecretFailures(failures)).join('\n')}\n`;
 }

@@ -12,7 +12,7 @@ import { formatPlace, type Place } from '../place.js';
 import { classify } from '../value.js';
 import { StoreCrypto } from './crypto.js';
 import { keysetBatches, pipeline } from './pipeline.js';
-import { selectAll, selectSample } from '../../dialects/store-sql.js';
+import { countPending, selectAll, selectSample } from '../../dialects/store-sql.js';
 import type { ReadRow } from './rows.js';
 import { readRow } from './rows.js';
 import { schemaError } from './schema.js';
@@ -86,6 +86,8 @@ async function verifyTable(run: VerifyRun, options: VerifyOptions): Promise<void
           },
         )
       : sampleBatch(run, sample, keyColumns);
+  // A sample is one batch: its size is its total. Rows inserted meanwhile may pass a count made before.
+  const counted = sample === undefined ? await countRows(session, table) : 0;
   let done = 0;
   const limit = (await run.crypto.maxInFlight()) + 1;
   await pipeline(batches, limit, async (rows) => {
@@ -96,9 +98,18 @@ async function verifyTable(run: VerifyRun, options: VerifyOptions): Promise<void
       table: tableLabel(table),
       phase: 'decrypt',
       done,
-      total: sample ?? done,
+      total: Math.max(counted, done),
     });
   });
+}
+
+/** The rows a full verify will read, for its progress total. */
+async function countRows(session: TargetSession, table: SecretTable): Promise<number> {
+  const [row] = await session.select(
+    `count the rows of ${tableLabel(table)}`,
+    countPending(session.dialect.quoteIdent, table, { sql: '1 = 1', bindings: [] }),
+  );
+  return Number(row?.n ?? 0);
 }
 
 async function* sampleBatch(run: VerifyRun, sample: number, keyColumns: boolean): AsyncGenerator<ReadRow[]> {
