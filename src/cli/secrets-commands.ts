@@ -126,7 +126,9 @@ function upgradeText(summary: UpgradeSummary): string {
   }
   if (summary.secretTargets.length === 0) lines.push('Secrets: none configured.');
   const failures = summary.targets.flatMap((t) => t.verify.secretFailures);
-  const verify = `${verifyText(summary.privileges).trimEnd()}\n${failures.length > 0 ? secretFailuresText(failures) : ''}`;
+  // With failing stored values, privileges' own "Verify: ok" would contradict the verdict below.
+  const privileges = verifyText(summary.privileges, { verdict: failures.length === 0 }).trimEnd();
+  const verify = `${privileges}\n${failures.length > 0 ? secretFailuresText(failures) : ''}`;
   const seconds = (summary.durationMs / 1000).toFixed(1);
   const verdict = !summary.ok
     ? `Upgrade: done, but verification failed (see above); exit 3.`
