@@ -46,8 +46,14 @@ export interface CredentialStore {
   /** Makes the pending credentials the component's credentials, in one atomic step per place. */
   promote(component: string): Promise<void>;
 
-  /** Forgets the component's pending credentials; nothing to do when there are none. */
+  /** Forgets the component's pending credentials; nothing to do (and nothing written) when there are none. */
   discardPending(component: string): Promise<void>;
+
+  /**
+   * Removes what killed runs left behind (temporary files that may hold a
+   * password). Call only while holding the run lock. Returns the places removed.
+   */
+  removeLeftovers(): Promise<string[]>;
 
   /**
    * Forgets the credentials of a component whose login is gone. Returns the
@@ -136,5 +142,9 @@ export class MirroredCredentialStore implements CredentialStore {
 
   async remove(component: string): Promise<string[]> {
     return [...(await this.primary.remove(component)), ...(await this.mirror.remove(component))];
+  }
+
+  async removeLeftovers(): Promise<string[]> {
+    return [...(await this.primary.removeLeftovers()), ...(await this.mirror.removeLeftovers())];
   }
 }
