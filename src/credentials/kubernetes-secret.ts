@@ -37,7 +37,12 @@
  *    - Crash after it, before the commit: the next run (holding the locks)
  *      finds the keys (listPending), logs in with the pending password, is
  *      refused, and discards them (one patch removing them).
- *    - Crash after the commit: the next run's login succeeds, and it promotes.
+ *    - Crash after the commit: the next run's login succeeds, and it saves the
+ *      password (write, then discardPending).
+ *    The next run uses only the pending password, as the component's own
+ *    login on the URLs the config gives: pending keys are untrusted, and
+ *    #checkPending refuses any whose username or password dbwarden would
+ *    never have written.
  * 2. promote: ONE patch sets `username`, `password` and the `-url` keys from
  *    the pending keys, removes the pending keys and URL keys of targets the
  *    pending credentials do not name, and updates `dbwarden/targets`. A crash

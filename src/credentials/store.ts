@@ -74,9 +74,14 @@ export interface CredentialStore {
  *   crash between them leaves a pending password in one place only; the next
  *   run finds it (listPending is the union), learns it never committed, and
  *   discards it everywhere.
- * - promote: a place holding the pending password promotes it; a place that no
- *   longer does (a crash after the primary's promote) is written the promoted
- *   credentials instead, so both end equal.
+ * - settling a committed pending password (the runner writes the credentials
+ *   the config gives, then discards the pending ones): a crash in between
+ *   leaves the pending password in both places or one, and the next run
+ *   settles it again, with the same result.
+ * - promote (kept for callers that trust the pending URLs): a place holding
+ *   the pending password promotes it; a place that no longer does (a crash
+ *   after the primary's promote) is written the promoted credentials instead,
+ *   so both end equal.
  * - sync, then discardPending (the runner's order): a crash between the two
  *   halves of sync leaves the pending password in both places, and the next
  *   run promotes it in both.
