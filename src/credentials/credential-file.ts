@@ -227,9 +227,10 @@ export class CredentialDirectory implements CredentialStore {
   async removeLeftovers(): Promise<string[]> {
     const removed: string[] = [];
     for (const name of (await this.#names()).filter((n) => TEMP_FILE.test(n)).sort(compareText)) {
-      if (await this.#unlinkIfPresent(path.join(this.dir, name), { sync: false })) {
-        removed.push(path.join(this.dir, name));
-      }
+      const file = path.join(this.dir, name);
+      // Only files (or links) of that name: a directory is not dbwarden's doing.
+      if ((await lstat(file).catch(() => undefined))?.isDirectory() !== false) continue;
+      if (await this.#unlinkIfPresent(file, { sync: false })) removed.push(file);
     }
     if (removed.length > 0) await this.#syncDir();
     return removed;
@@ -280,13 +281,21 @@ export class CredentialDirectory implements CredentialStore {
       throw new CredentialFileError(`credentials directory ${this.dir} ${problem}`, {
         path: this.dir,
         exitCode: ExitCode.invalidInput,
-        hint: info.isDirectory()
-          ? `dbwarden reads passwords from it and must be the only one able to write it: run \`chown ${this.#uid} ${this.dir} && chmod 0700 ${this.dir}\` as its owner, and check that every file in it is one dbwarden wrote (docs/config.md)`
-          : 'point credentials.dir at a directory, or at a path that does not exist yet',
+        hint: this.#directoryHint(info),
       });
     }
     this.#trusted = true;
     return true;
+  }
+
+  #directoryHint(info: Stats): string {
+    if (!info.isDirectory())
+      return 'point credentials.dir at a directory, or at a path that does not exist yet';
+    const fix =
+      info.uid === this.#uid
+        ? `run \`chmod 0700 ${this.dir}\``
+        : `run dbwarden as the directory's owner (uid ${info.uid}), or give it to uid ${this.#uid} (\`chown ${this.#uid} ${this.dir} && chmod 0700 ${this.dir}\`)`;
+    return `dbwarden reads passwords from it, so nobody else may be able to write it: ${fix}, and check that every file in it is one dbwarden wrote (docs/config.md)`;
   }
 
   /** Makes the directory with mode 0700 (exactly: the umask may take bits away). */

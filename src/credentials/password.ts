@@ -25,4 +25,4 @@ export function isGeneratedPassword(value: unknown): boolean {
 }
 
 /** How a generated password looks, for messages. */
-export const GENERATED_PASSWORD_FORM = `${PASSWORD_BYTES} random bytes as base64url (43 characters of A-Z a-z 0-9 - _)`;
+export const GENERATED_PASSWORD_FORM = `${PASSWORD_BYTES} random bytes as base64url, 43 characters of A-Z a-z 0-9 - _`;

@@ -464,8 +464,12 @@ describe('temporary files of killed runs', () => {
     for (const name of [...leftovers, ...others]) {
       await fs.writeFile(path.join(dir, name), formatCredentialFile(credentials('worker')), { mode: 0o600 });
     }
+    // A directory of such a name is not dbwarden's doing: left alone.
+    await fs.mkdir(path.join(dir, '.worker.json.111111111111.tmp'));
     expect(await store.removeLeftovers()).toEqual(leftovers.map((n) => path.join(dir, n)).sort());
-    expect((await fs.readdir(dir)).sort()).toEqual(['.api.json.pending', 'api.json', ...others].sort());
+    expect((await fs.readdir(dir)).sort()).toEqual(
+      ['.api.json.pending', 'api.json', '.worker.json.111111111111.tmp', ...others].sort(),
+    );
     expect(await store.removeLeftovers()).toEqual([]);
   });
 
