@@ -7,7 +7,7 @@
  * Crash safety: a new password is written as pending (a pending file, or
  * pending keys in the Secret) before the transaction that sets it commits.
  * The next run (holding the locks) logs in with a pending password to learn
- * whether it was committed, and promotes or discards it, so no password is
+ * whether it was committed, and saves or discards it, so no password is
  * ever lost and no stored credentials ever lie for long.
  *
  * What the store holds is untrusted input (someone else may have written it):
@@ -199,7 +199,8 @@ export async function choosePasswords(
     if (change.type !== 'create-login' && change.type !== 'set-password') continue;
     if (fresh.has(change.component)) continue;
     // A login new on one server but known on another keeps the password it has there;
-    // so does one whose new password only some servers took.
+    // so does one whose new password only some servers took. The store refuses a file
+    // or pending password dbwarden did not write, so a planted one never gets here.
     const keep = !rotating.has(change.component) || resync.has(change.component);
     const onFile = keep ? await store.read(change.component) : undefined;
     fresh.set(change.component, onFile?.password ?? generatePassword());
