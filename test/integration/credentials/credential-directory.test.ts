@@ -417,10 +417,11 @@ describe('what the credential directory trusts', () => {
     await fs.writeFile(store.path('scheduler'), text, { mode: 0o600 });
     await fs.writeFile(store.pendingPath('scheduler'), text, { mode: 0o600 });
     for (const [read, where] of [
-      [store.read('scheduler'), store.path('scheduler')],
-      [store.readPending('scheduler'), store.pendingPath('scheduler')],
+      [() => store.read('scheduler'), store.path('scheduler')],
+      [() => store.readPending('scheduler'), store.pendingPath('scheduler')],
     ] as const) {
-      const error = await refusal(read, where);
+      // One at a time: a second promise made up front would reject unhandled.
+      const error = await refusal(read(), where);
       expect(error.message).toContain(problem);
       expect(error.message).not.toContain(pw('scheduler-pw'));
       expect(error.hint).toContain('dbwarden apply --rotate-passwords --component scheduler');
