@@ -9,13 +9,36 @@
  * after. After a crash, listPending() names the components whose password
  * may or may not have reached the server.
  *
+ * Everything read here is untrusted input (docs/config.md): the directory must
+ * be owned by the running user and writable by nobody else (one dbwarden
+ * creates gets 0700); a file is opened without following symlinks and
+ * refused unless it is a regular file owned by the running user, writable by
+ * nobody else, naming the component's own login and holding a password of
+ * dbwarden's generated form. Refusals exit 2. Connection URLs in a file are
+ * never used to connect (src/runner/credentials.ts builds them from the config).
+ *
  * No message, warning or error ever includes a file's contents.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type FileHandle, chmod, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import {
+  constants,
+  type FileHandle,
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { DbwardenError, ExitCode } from '../errors.js';
+import { loginName } from '../policy/names.js';
 import { compareText } from '../util/compare.js';
+import { directoryProblem, fileProblem, octal, TEMP_FILE, tempName } from './file-checks.js';
+import { GENERATED_PASSWORD_FORM, isGeneratedPassword } from './password.js';
 import type { CredentialStore } from './store.js';
 
 /** The credential file contract: `<dir>/<component>.json`. */
@@ -40,16 +63,26 @@ const PRINTABLE_TARGET = /^[A-Za-z0-9_.-]{1,63}$/;
 const REPAIR = (component: string) =>
   `restore it from a backup, or run \`dbwarden apply --rotate-passwords --component ${component}\` to issue a new password`;
 
+/** What the operator can do about a credential file dbwarden did not write. */
+const UNTRUSTED_FILE = (filePath: string, component: string) =>
+  `dbwarden refuses credentials it did not write: someone who can write the credentials directory may have planted it. ` +
+  `If it is not dbwarden's own file, delete it (\`rm ${filePath}\`), find out who wrote it, then run \`dbwarden apply --rotate-passwords --component ${component}\` (docs/config.md)`;
+
 /** A credential file that cannot be read, parsed or written. Names the path, never the contents. */
 export class CredentialFileError extends DbwardenError {
   override readonly name = 'CredentialFileError';
-  readonly exitCode = ExitCode.runtimeFailure;
+  /** 1 for I/O failures and damaged files; 2 for files and directories refused as untrusted. */
+  readonly exitCode: ExitCode;
   /** The file (or directory) concerned. */
   readonly path: string;
 
-  constructor(message: string, options: { path: string; hint?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: { path: string; hint?: string; cause?: unknown; exitCode?: ExitCode },
+  ) {
     super(message, options);
     this.path = options.path;
+    this.exitCode = options.exitCode ?? ExitCode.runtimeFailure;
   }
 }
 
@@ -76,15 +109,28 @@ export function formatCredentialFile(file: CredentialFile): string {
 export interface CredentialDirectoryOptions {
   /** Told about problems that were repaired, such as a file readable by others. */
   onWarning?: (message: string) => void;
+  /**
+   * The app: a file whose `username` is not the component's login
+   * (`<app>_<component>`) is refused. Without it, any username is accepted.
+   */
+  app?: string;
+  /** The user whose files are trusted; default the effective uid of this process. */
+  uid?: number;
 }
 
 export class CredentialDirectory implements CredentialStore {
   readonly dir: string;
   readonly #onWarning: (message: string) => void;
+  readonly #app: string | undefined;
+  readonly #uid: number;
+  /** Set once the directory was found (or made) owned by us and writable by nobody else. */
+  #trusted = false;
 
   constructor(dir: string, options: CredentialDirectoryOptions = {}) {
     this.dir = dir;
     this.#onWarning = options.onWarning ?? (() => undefined);
+    this.#app = options.app;
+    this.#uid = options.uid ?? process.geteuid?.() ?? 0;
   }
 
   /** The directory. */
@@ -125,13 +171,7 @@ export class CredentialDirectory implements CredentialStore {
   /** Deletes the component's file (not its pending file); returns its path, or nothing when there was none. */
   async remove(component: string): Promise<string[]> {
     const file = this.path(component);
-    try {
-      await unlink(file);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return [];
-      throw ioError('remove', file, error);
-    }
-    return [file];
+    return (await this.#unlinkIfPresent(file)) ? [file] : [];
   }
 
   /** Writes credentials that are about to be committed on the server, atomically (mode 0600). */
@@ -146,14 +186,7 @@ export class CredentialDirectory implements CredentialStore {
 
   /** Components that have a pending file, sorted. Empty when the directory does not exist. */
   async listPending(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return [];
-      throw ioError('list', this.dir, error);
-    }
-    return names
+    return (await this.#names())
       .map((name) => PENDING_FILE.exec(name)?.[1])
       .filter((component) => component !== undefined)
       .sort(compareText);
@@ -162,6 +195,7 @@ export class CredentialDirectory implements CredentialStore {
   /** Makes the pending credentials the component's credentials (atomic rename, then fsync of the directory). */
   async promote(component: string): Promise<void> {
     const pending = this.pendingPath(component);
+    await this.#trustDirectory(false);
     try {
       await rename(pending, this.path(component));
     } catch (error) {
@@ -176,43 +210,121 @@ export class CredentialDirectory implements CredentialStore {
     await this.#syncDir();
   }
 
-  /** Removes the component's pending credentials; nothing to do when there are none. */
+  /**
+   * Removes the component's pending credentials; nothing to do when there are
+   * none, and then nothing is written (so a no-op run works on a read-only
+   * directory).
+   */
   async discardPending(component: string): Promise<void> {
-    const pending = this.pendingPath(component);
-    try {
-      await unlink(pending);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return;
-      throw ioError('remove', pending, error);
+    await this.#unlinkIfPresent(this.pendingPath(component));
+  }
+
+  /**
+   * Removes temporary files of writes that a killed run left behind (they may
+   * hold a password). Call only while holding the run lock, so no write of
+   * another run is under way. Returns the paths removed.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of (await this.#names()).filter((n) => TEMP_FILE.test(n)).sort(compareText)) {
+      const file = path.join(this.dir, name);
+      // Only files (or links) of that name: a directory is not dbwarden's doing.
+      if ((await lstat(file).catch(() => undefined))?.isDirectory() !== false) continue;
+      if (await this.#unlinkIfPresent(file, { sync: false })) removed.push(file);
     }
-    await this.#syncDir();
+    if (removed.length > 0) await this.#syncDir();
+    return removed;
+  }
+
+  /** The names in the directory; none when it does not exist. */
+  async #names(): Promise<string[]> {
+    if (!(await this.#trustDirectory(false))) return [];
+    try {
+      return await readdir(this.dir);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw ioError('list', this.dir, error);
+    }
+  }
+
+  /** Unlinks `file` (a symlink itself, never its target) if it exists; whether it did. */
+  async #unlinkIfPresent(file: string, options: { sync: boolean } = { sync: true }): Promise<boolean> {
+    if (!(await this.#trustDirectory(false))) return false;
+    try {
+      // lstat first: on a read-only file system unlink fails with EROFS even for a missing file.
+      await lstat(file);
+      await unlink(file);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw ioError('remove', file, error);
+    }
+    if (options.sync) await this.#syncDir();
+    return true;
+  }
+
+  /**
+   * Checks that the directory (after symlinks in its path) is owned by the
+   * running user and writable by nobody else, creating it with mode 0700 when
+   * `create` is set. Returns whether it exists. Checked once per instance.
+   */
+  async #trustDirectory(create: boolean): Promise<boolean> {
+    if (this.#trusted) return true;
+    let info = await statOrUndefined(this.dir);
+    if (info === undefined) {
+      if (!create) return false;
+      await this.#makeDirectory();
+      info = await statOrUndefined(this.dir);
+      if (info === undefined) throw ioError('create', this.dir, undefined);
+    }
+    const problem = directoryProblem(info, this.#uid);
+    if (problem !== undefined) {
+      throw new CredentialFileError(`credentials directory ${this.dir} ${problem}`, {
+        path: this.dir,
+        exitCode: ExitCode.invalidInput,
+        hint: this.#directoryHint(info),
+      });
+    }
+    this.#trusted = true;
+    return true;
+  }
+
+  #directoryHint(info: Stats): string {
+    if (!info.isDirectory())
+      return 'point credentials.dir at a directory, or at a path that does not exist yet';
+    const fix =
+      info.uid === this.#uid
+        ? `run \`chmod 0700 ${this.dir}\``
+        : `run dbwarden as the directory's owner (uid ${info.uid}), or give it to uid ${this.#uid} (\`chown ${this.#uid} ${this.dir} && chmod 0700 ${this.dir}\`)`;
+    return `dbwarden reads passwords from it, so nobody else may be able to write it: ${fix}, and check that every file in it is one dbwarden wrote (docs/config.md)`;
+  }
+
+  /** Makes the directory with mode 0700 (exactly: the umask may take bits away). */
+  async #makeDirectory(): Promise<void> {
+    try {
+      await mkdir(path.dirname(this.dir), { recursive: true, mode: DIR_MODE });
+      // Not recursive: if someone else made it in between, this fails and the check refuses theirs.
+      await mkdir(this.dir, { mode: DIR_MODE });
+      await chmod(this.dir, DIR_MODE);
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw ioError('create', this.dir, error);
+    }
   }
 
   async #read(filePath: string, component: string): Promise<CredentialFile | undefined> {
+    if (!(await this.#trustDirectory(false))) return undefined;
     let handle: FileHandle;
     try {
+      // O_NOFOLLOW: a symlink planted at the path is refused, never followed.
       // O_NONBLOCK: a FIFO planted at the path must not hang the open.
-      handle = await open(filePath, constants.O_RDONLY | constants.O_NONBLOCK);
+      handle = await open(filePath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return undefined;
+      if (errorCode(error) === 'ELOOP') throw this.#untrusted(filePath, component, 'is a symbolic link');
       throw ioError('read', filePath, error);
     }
     let text: string;
     try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) {
-        throw new CredentialFileError(`${filePath}: not a regular file`, {
-          path: filePath,
-          hint: `remove it, then ${REPAIR(component)}`,
-        });
-      }
-      const mode = stat.mode & 0o777;
-      if ((mode & 0o077) !== 0) {
-        await handle.chmod(FILE_MODE);
-        this.#onWarning(
-          `${filePath} was accessible to group or others (mode ${octal(mode)}); changed its mode to ${octal(FILE_MODE)}`,
-        );
-      }
+      await this.#checkFile(handle, filePath, component);
       text = await handle.readFile('utf8');
     } catch (error) {
       if (error instanceof CredentialFileError) throw error;
@@ -220,18 +332,57 @@ export class CredentialDirectory implements CredentialStore {
     } finally {
       await handle.close();
     }
-    return parseCredentialFile(text, filePath, component);
+    return this.#checkContent(parseCredentialFile(text, filePath, component), filePath);
+  }
+
+  /** Refuses a file someone else could have written; tightens one others could read (through the handle). */
+  async #checkFile(handle: FileHandle, filePath: string, component: string): Promise<void> {
+    const found = fileProblem(await handle.stat(), this.#uid);
+    if (found === undefined) return;
+    if (found.action === 'refuse') throw this.#untrusted(filePath, component, found.problem);
+    await handle.chmod(FILE_MODE);
+    this.#onWarning(`${filePath} ${found.problem}; changed its mode to ${octal(FILE_MODE)}`);
+  }
+
+  /** Refuses content dbwarden never writes: another login, a password not of its generated form. */
+  #checkContent(file: CredentialFile, filePath: string): CredentialFile {
+    const { component } = file;
+    if (this.#app !== undefined && file.username !== loginName(this.#app, component)) {
+      throw this.#untrusted(
+        filePath,
+        component,
+        `names another login than component "${component}"'s (${loginName(this.#app, component)})`,
+      );
+    }
+    if (!isGeneratedPassword(file.password)) {
+      throw this.#untrusted(
+        filePath,
+        component,
+        `holds a password that dbwarden did not generate (its passwords are ${GENERATED_PASSWORD_FORM})`,
+      );
+    }
+    return file;
+  }
+
+  #untrusted(filePath: string, component: string, problem: string): CredentialFileError {
+    return new CredentialFileError(`${filePath} ${problem}: refused`, {
+      path: filePath,
+      exitCode: ExitCode.invalidInput,
+      hint: UNTRUSTED_FILE(filePath, component),
+    });
   }
 
   async #writeAtomic(finalPath: string, data: string): Promise<void> {
-    const temp = path.join(this.dir, `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = path.join(this.dir, tempName(path.basename(finalPath), randomBytes(6).toString('hex')));
     let handle: FileHandle | undefined;
     let renamed = false;
     try {
-      const created = await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
-      // The umask may have taken bits away; chmod sets the mode exactly.
-      if (created !== undefined) await chmod(this.dir, DIR_MODE);
-      handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, FILE_MODE);
+      await this.#trustDirectory(true);
+      handle = await open(
+        temp,
+        constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW,
+        FILE_MODE,
+      );
       await handle.chmod(FILE_MODE);
       await handle.writeFile(data, 'utf8');
       await handle.sync();
@@ -246,7 +397,7 @@ export class CredentialDirectory implements CredentialStore {
       if (handle !== undefined) await handle.close().catch((e: unknown) => cleanupFailures.push(e));
       if (!renamed) {
         await unlink(temp).catch((e: unknown) => {
-          if (errorCode(e) !== 'ENOENT') cleanupFailures.push(e);
+          if (errorCode(e) !== 'ENOENT' && errorCode(e) !== 'ENOTDIR') cleanupFailures.push(e);
         });
       }
       if (error instanceof CredentialFileError) throw error;
@@ -271,6 +422,15 @@ export class CredentialDirectory implements CredentialStore {
     } finally {
       await handle?.close();
     }
+  }
+}
+
+async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await stat(p);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw ioError('read', p, error);
   }
 }
 
@@ -345,10 +505,6 @@ function ioError(action: string, filePath: string, error: unknown): CredentialFi
     hint: 'check that the credentials directory is a directory dbwarden may write to, on a file system with free space',
     cause: error,
   });
-}
-
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 function lineColumn(text: string, offset: number): string {

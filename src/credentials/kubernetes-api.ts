@@ -63,7 +63,8 @@ export type SecretVerb = 'get' | 'create' | 'patch';
 /** A Secret that could not be read or written. Names the namespace and Secret, never its data. */
 export class KubernetesSecretError extends DbwardenError {
   override readonly name = 'KubernetesSecretError';
-  readonly exitCode = ExitCode.runtimeFailure;
+  /** 1 for API failures and damaged Secrets; 2 for pending keys refused as untrusted. */
+  readonly exitCode: ExitCode;
   readonly namespace: string | undefined;
   readonly secret: string | undefined;
   /** HTTP status from the API server, when it answered. */
@@ -71,9 +72,16 @@ export class KubernetesSecretError extends DbwardenError {
 
   constructor(
     message: string,
-    options: { namespace?: string; secret?: string; status?: number; hint?: string } = {},
+    options: {
+      namespace?: string;
+      secret?: string;
+      status?: number;
+      hint?: string;
+      exitCode?: ExitCode;
+    } = {},
   ) {
     super(message, { hint: options.hint });
+    this.exitCode = options.exitCode ?? ExitCode.runtimeFailure;
     this.namespace = options.namespace;
     this.secret = options.secret;
     this.status = options.status;

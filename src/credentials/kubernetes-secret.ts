@@ -37,7 +37,12 @@
  *    - Crash after it, before the commit: the next run (holding the locks)
  *      finds the keys (listPending), logs in with the pending password, is
  *      refused, and discards them (one patch removing them).
- *    - Crash after the commit: the next run's login succeeds, and it promotes.
+ *    - Crash after the commit: the next run's login succeeds, and it saves the
+ *      password (write, then discardPending).
+ *    The next run uses only the pending password, as the component's own
+ *    login on the URLs the config gives: pending keys are untrusted, and
+ *    #checkPending refuses any whose username or password dbwarden would
+ *    never have written.
  * 2. promote: ONE patch sets `username`, `password` and the `-url` keys from
  *    the pending keys, removes the pending keys and URL keys of targets the
  *    pending credentials do not name, and updates `dbwarden/targets`. A crash
@@ -62,6 +67,7 @@
  * Nothing here logs or throws a password, a URL or any Secret data: messages
  * name the namespace, the Secret, the key and the problem.
  */
+import { ExitCode } from '../errors.js';
 import { loginName } from '../policy/names.js';
 import { compareText } from '../util/compare.js';
 import { assertComponentName, type CredentialFile, formatCredentialFile } from './credential-file.js';
@@ -71,6 +77,7 @@ import {
   type SecretObject,
   type SecretPatch,
 } from './kubernetes-api.js';
+import { GENERATED_PASSWORD_FORM, isGeneratedPassword } from './password.js';
 import { renderSecretName } from './secret-name.js';
 import type { CredentialStore } from './store.js';
 
@@ -234,6 +241,11 @@ export class KubernetesSecretStore implements CredentialStore {
     return [this.path(component)];
   }
 
+  /** Every write is one API request: nothing is ever left half-written. */
+  async removeLeftovers(): Promise<string[]> {
+    return [];
+  }
+
   // ------------------------------------------------------------------ internals
 
   async #get(component: string): Promise<SecretObject | undefined> {
@@ -268,6 +280,7 @@ export class KubernetesSecretStore implements CredentialStore {
         throw this.#damaged(component, `key "${key}" is missing while other ${PENDING_PREFIX}* keys exist`);
       }
     }
+    this.#checkPending(component, username ?? '', password ?? '');
     const targets: Record<string, { url: string }> = {};
     for (const key of [...keys].sort(compareText)) {
       if (!key.endsWith(URL_SUFFIX)) continue;
@@ -276,6 +289,27 @@ export class KubernetesSecretStore implements CredentialStore {
       if (target !== '' && url !== undefined) targets[target] = { url };
     }
     return { component, username: username ?? '', password: password ?? '', targets };
+  }
+
+  /**
+   * Pending keys are only ever written by dbwarden, with the component's own
+   * login and a generated password: anything else was planted by whoever can
+   * patch the Secret, and is refused (exit 2) rather than tried on a server.
+   */
+  #checkPending(component: string, username: string, password: string): void {
+    const problem =
+      username !== loginName(this.app, component)
+        ? `key "${PENDING_USERNAME}" names another login than component "${component}"'s (${loginName(this.app, component)})`
+        : !isGeneratedPassword(password)
+          ? `key "${PENDING_PASSWORD}" holds a password that dbwarden did not generate (its passwords are ${GENERATED_PASSWORD_FORM})`
+          : undefined;
+    if (problem === undefined) return;
+    throw new KubernetesSecretError(`${this.path(component)}: ${problem}: refused`, {
+      namespace: this.namespace,
+      secret: this.nameOf(component),
+      exitCode: ExitCode.invalidInput,
+      hint: `dbwarden refuses pending credentials it did not write: find out who wrote them, then remove the ${PENDING_PREFIX}* keys (\`kubectl -n ${this.namespace} edit secret ${this.nameOf(component)}\`) and run apply again`,
+    });
   }
 
   /** A data key's text; undefined when absent; an error when empty or not UTF-8. */

@@ -12,3 +12,17 @@ export const PASSWORD_BYTES = 32;
 export function generatePassword(): string {
   return randomBytes(PASSWORD_BYTES).toString('base64url');
 }
+
+/**
+ * Whether `value` has the form generatePassword() gives: the canonical
+ * base64url encoding (no padding) of exactly PASSWORD_BYTES bytes. A stored
+ * password of any other form was not written by dbwarden.
+ */
+export function isGeneratedPassword(value: unknown): boolean {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(value)) return false;
+  const bytes = Buffer.from(value, 'base64url');
+  return bytes.length === PASSWORD_BYTES && bytes.toString('base64url') === value;
+}
+
+/** How a generated password looks, for messages. */
+export const GENERATED_PASSWORD_FORM = `${PASSWORD_BYTES} random bytes as base64url, 43 characters of A-Z a-z 0-9 - _`;

@@ -46,8 +46,14 @@ export interface CredentialStore {
   /** Makes the pending credentials the component's credentials, in one atomic step per place. */
   promote(component: string): Promise<void>;
 
-  /** Forgets the component's pending credentials; nothing to do when there are none. */
+  /** Forgets the component's pending credentials; nothing to do (and nothing written) when there are none. */
   discardPending(component: string): Promise<void>;
+
+  /**
+   * Removes what killed runs left behind (temporary files that may hold a
+   * password). Call only while holding the run lock. Returns the places removed.
+   */
+  removeLeftovers(): Promise<string[]>;
 
   /**
    * Forgets the credentials of a component whose login is gone. Returns the
@@ -68,9 +74,14 @@ export interface CredentialStore {
  *   crash between them leaves a pending password in one place only; the next
  *   run finds it (listPending is the union), learns it never committed, and
  *   discards it everywhere.
- * - promote: a place holding the pending password promotes it; a place that no
- *   longer does (a crash after the primary's promote) is written the promoted
- *   credentials instead, so both end equal.
+ * - settling a committed pending password (the runner writes the credentials
+ *   the config gives, then discards the pending ones): a crash in between
+ *   leaves the pending password in both places or one, and the next run
+ *   settles it again, with the same result.
+ * - promote (kept for callers that trust the pending URLs): a place holding
+ *   the pending password promotes it; a place that no longer does (a crash
+ *   after the primary's promote) is written the promoted credentials instead,
+ *   so both end equal.
  * - sync, then discardPending (the runner's order): a crash between the two
  *   halves of sync leaves the pending password in both places, and the next
  *   run promotes it in both.
@@ -136,5 +147,9 @@ export class MirroredCredentialStore implements CredentialStore {
 
   async remove(component: string): Promise<string[]> {
     return [...(await this.primary.remove(component)), ...(await this.mirror.remove(component))];
+  }
+
+  async removeLeftovers(): Promise<string[]> {
+    return [...(await this.primary.removeLeftovers()), ...(await this.mirror.removeLeftovers())];
   }
 }

@@ -126,7 +126,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     // then every target's lock, in name order (the same for every run, so no deadlock).
     await targets[0]?.session.lockRun(lock);
     for (const t of targets) await t.session.beginLocked(lock);
-    const resync = await settlePendingPasswords(store, targets, options.log);
+    const resync = await settlePendingPasswords({ store, desired, targets, log: options.log });
     // A password that only some servers took is set everywhere, whatever --component says.
     const only = asked && new Set([...asked, ...resync]);
     const planned = await planTargets(desired, targets, store, only, options.rotatePasswords, resync);

@@ -7,8 +7,12 @@
  * Crash safety: a new password is written as pending (a pending file, or
  * pending keys in the Secret) before the transaction that sets it commits.
  * The next run (holding the locks) logs in with a pending password to learn
- * whether it was committed, and promotes or discards it, so no password is
+ * whether it was committed, and saves or discards it, so no password is
  * ever lost and no stored credentials ever lie for long.
+ *
+ * What the store holds is untrusted input (someone else may have written it):
+ * the sinks refuse what dbwarden did not write, and connection details always
+ * come from the config, never from a file or Secret.
  */
 import {
   type CredentialFile,
@@ -22,6 +26,7 @@ import { generatePassword } from '../credentials/password.js';
 import { type CredentialStore, MirroredCredentialStore } from '../credentials/store.js';
 import type { Catalog, Change, DesiredComponent, DesiredState } from '../plan/types.js';
 import type { Deployment } from '../policy/model.js';
+import { plural } from '../util/printable.js';
 import type { OpenTarget } from './targets.js';
 
 /**
@@ -32,7 +37,10 @@ import type { OpenTarget } from './targets.js';
  */
 export function credentialStore(deployment: Deployment, warn: (message: string) => void): CredentialStore {
   const { dir, kubernetes } = deployment.config.credentials;
-  const directory = dir === undefined ? undefined : new CredentialDirectory(dir, { onWarning: warn });
+  const directory =
+    dir === undefined
+      ? undefined
+      : new CredentialDirectory(dir, { onWarning: warn, app: deployment.config.app });
   if (kubernetes === undefined) {
     if (directory === undefined) throw new TypeError('config has no credentials sink');
     return directory;
@@ -48,49 +56,104 @@ export function credentialStore(deployment: Deployment, warn: (message: string) 
   return directory === undefined ? secrets : new MirroredCredentialStore(secrets, directory);
 }
 
+export interface SettleOptions {
+  readonly store: CredentialStore;
+  readonly desired: DesiredState;
+  readonly targets: readonly OpenTarget[];
+  readonly log: (message: string) => void;
+}
+
 /**
  * Settles pending passwords left by an interrupted run, by logging in with
- * them on every target they name. Call only while holding every target's lock.
- * Returns the components whose new password some servers took and others did
- * not (a run that died between servers): apply sets it on every server.
+ * them on every target of their component. Call only while holding every
+ * target's lock. Returns the components whose new password some servers took
+ * and others did not (a run that died between servers): apply sets it on
+ * every server.
+ *
+ * A pending file or Secret is untrusted input: the sinks refuse one dbwarden
+ * did not write, and nothing in it but the password is used. The login and
+ * the URL come from the config (the component's login on each target's admin
+ * URL), so a planted pending password can only be tested against the
+ * component's own login, where it fails unless a run really committed it.
  */
-export async function settlePendingPasswords(
-  store: CredentialStore,
-  targets: readonly OpenTarget[],
-  log: (message: string) => void,
-): Promise<Set<string>> {
+export async function settlePendingPasswords(options: SettleOptions): Promise<Set<string>> {
+  const { store, desired, targets, log } = options;
+  // Read (and so check) every pending password before acting on any: a refusal changes nothing.
+  const pending = await readAllPending(store, desired);
+  const leftovers = await store.removeLeftovers();
+  if (leftovers.length > 0) {
+    log(
+      `credentials: removed ${plural(leftovers.length, 'temporary file')} left by an interrupted run: ${leftovers.join(', ')}`,
+    );
+  }
   const resync = new Set<string>();
-  for (const component of await store.listPending()) {
-    const pending = await store.readPending(component);
-    if (!pending) continue;
-    const accepted: string[] = [];
-    const refused: string[] = [];
-    for (const t of targets) {
-      const url = pending.targets[t.target.name]?.url;
-      if (url === undefined) continue;
-      ((await t.dialect.canLogIn(url, t.target.name)) ? accepted : refused).push(t.target.name);
-    }
-    if (accepted.length === 0) {
-      await store.discardPending(component);
+  for (const { name, component, password } of pending) {
+    if (component === undefined) {
+      await store.discardPending(name);
       log(
-        refused.length === 0
-          ? `credentials: discarded the pending password of ${component} (none of its targets is configured)`
-          : `credentials: an interrupted run had not committed a new password for ${component}; discarded it`,
+        `credentials: discarded the pending password of ${name} (the component has no databases in the policies)`,
       );
       continue;
     }
-    await store.promote(component);
+    const { accepted, refused } = await tryPassword(component, password, targets);
+    if (accepted.length === 0) {
+      await store.discardPending(name);
+      log(`credentials: an interrupted run had not committed a new password for ${name}; discarded it`);
+      continue;
+    }
+    // Written afresh from the config rather than promoted: the file's URLs are not trusted.
+    await store.write(credentialFileFor(component, password, targets));
+    await store.discardPending(name);
     log(
-      `credentials: an interrupted run had set a new password for ${component}; saved it to ${store.path(component)}`,
+      `credentials: an interrupted run had set a new password for ${name}; saved it to ${store.path(name)}`,
     );
     if (refused.length > 0) {
-      resync.add(component);
+      resync.add(name);
       log(
-        `credentials: targets ${refused.join(', ')} still have the old password of ${component}; setting the new one everywhere`,
+        `credentials: targets ${refused.join(', ')} still have the old password of ${name}; setting the new one everywhere`,
       );
     }
   }
   return resync;
+}
+
+interface Pending {
+  readonly name: string;
+  /** Undefined when the policies give the component no databases (its login goes). */
+  readonly component: DesiredComponent | undefined;
+  readonly password: string;
+}
+
+async function readAllPending(store: CredentialStore, desired: DesiredState): Promise<Pending[]> {
+  const found: Pending[] = [];
+  for (const name of await store.listPending()) {
+    const file = await store.readPending(name);
+    if (file === undefined) continue;
+    const component = desired.components.find((c) => c.component === name && c.databases.length > 0);
+    found.push({ name, component, password: file.password });
+  }
+  return found;
+}
+
+/** Logs in as the component's login, on each target it uses, with the URL the config gives. */
+async function tryPassword(
+  component: DesiredComponent,
+  password: string,
+  targets: readonly OpenTarget[],
+): Promise<{ accepted: string[]; refused: string[] }> {
+  const accepted: string[] = [];
+  const refused: string[] = [];
+  for (const t of targetsOf(component, targets)) {
+    const url = loginUrl(t.url, component.login, password);
+    ((await t.dialect.canLogIn(url, t.target.name)) ? accepted : refused).push(t.target.name);
+  }
+  return { accepted, refused };
+}
+
+/** The targets whose kind one of the component's databases names. */
+function targetsOf(component: DesiredComponent, targets: readonly OpenTarget[]): OpenTarget[] {
+  const kinds = new Set(component.databases.map((db) => db.kind));
+  return targets.filter((t) => kinds.has(t.target.kind));
 }
 
 /** Logins that exist but whose password nobody here knows: apply cannot write their credentials. */
@@ -136,7 +199,8 @@ export async function choosePasswords(
     if (change.type !== 'create-login' && change.type !== 'set-password') continue;
     if (fresh.has(change.component)) continue;
     // A login new on one server but known on another keeps the password it has there;
-    // so does one whose new password only some servers took.
+    // so does one whose new password only some servers took. The store refuses a file
+    // or pending password dbwarden did not write, so a planted one never gets here.
     const keep = !rotating.has(change.component) || resync.has(change.component);
     const onFile = keep ? await store.read(change.component) : undefined;
     fresh.set(change.component, onFile?.password ?? generatePassword());
@@ -150,10 +214,9 @@ export function credentialFileFor(
   password: string,
   targets: readonly OpenTarget[],
 ): CredentialFile {
-  const kinds = new Set(component.databases.map((db) => db.kind));
   const urls: Record<string, { url: string }> = {};
-  for (const t of targets) {
-    if (kinds.has(t.target.kind)) urls[t.target.name] = { url: loginUrl(t.url, component.login, password) };
+  for (const t of targetsOf(component, targets)) {
+    urls[t.target.name] = { url: loginUrl(t.url, component.login, password) };
   }
   return { component: component.component, username: component.login, password, targets: urls };
 }

@@ -18,6 +18,7 @@ import { postgresEngine } from '../../harness/engines.js';
 import { expectNoSecrets } from '../../harness/statement-log.js';
 import { type CliRun, createScenario, type Scenario, writePolicy } from '../engines/scenario.js';
 import { type FakeKubernetes, startFakeKubernetes } from './fake-kubernetes.js';
+import { generatePassword } from '../../../src/credentials/password.js';
 
 const NS = 'nova';
 
@@ -118,8 +119,9 @@ describe('apply and verify writing Kubernetes Secrets (fake API server, PostgreS
   it('settles pending passwords an interrupted run left in the Secrets: discards the uncommitted, keeps the committed', async () => {
     const api = secretData('api');
     const scheduler = secretData('scheduler');
-    const committed = 'PW-committed-by-a-run-that-died-0123456789ab';
-    const never = 'PW-never-committed-0123456789abcdefghijklmno';
+    // Of dbwarden's generated form: pending keys with any other password are refused as planted.
+    const committed = generatePassword();
+    const never = generatePassword();
     seen.add(committed).add(never);
     // scheduler: the run had committed its new password on the server, then died.
     await s.sql(`alter role "${s.app}_scheduler" password '${committed}'`);

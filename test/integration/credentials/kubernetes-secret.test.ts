@@ -13,6 +13,7 @@
  * Every test collects every log line, warning and error text dbwarden
  * produced and checks that no password, URL or base64 of either is among them.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,6 +85,9 @@ afterEach(() => {
 
 const log = (message: string) => said.push(message);
 
+/** A password of dbwarden's generated form (43 characters of base64url), named by `label`. */
+const pw = (label: string) => createHash('sha256').update(label).digest('base64url');
+
 function store(components: readonly string[] = ['api', 'scheduler']): KubernetesSecretStore {
   return new KubernetesSecretStore({
     app: 'nova',
@@ -128,7 +132,7 @@ const bodyData = (r: { body: unknown }) => Object.keys((r.body as { data?: objec
 describe('creating, patching and reusing a Secret', () => {
   it('creates a basic-auth Secret with username, password and one <target>-url key per target', async () => {
     const s = store();
-    const file = creds('scheduler', 'PW-create-1');
+    const file = creds('scheduler', pw('PW-create-1'));
     expect(await s.read('scheduler')).toBeUndefined();
     expect(await s.sync(file)).toEqual([`Secret ${NS}/${SECRET}`]);
 
@@ -144,7 +148,7 @@ describe('creating, patching and reusing a Secret', () => {
     });
     expect(fake.dataOf(NS, SECRET)).toEqual({
       username: 'nova_scheduler',
-      password: 'PW-create-1',
+      password: pw('PW-create-1'),
       'nova_api-url': file.targets.nova_api?.url,
       'nova_cell1-url': file.targets.nova_cell1?.url,
     });
@@ -169,16 +173,16 @@ describe('creating, patching and reusing a Secret', () => {
       type: 'kubernetes.io/basic-auth',
       data: {
         username: 'nova_scheduler',
-        password: 'PW-old-2',
+        password: pw('PW-old-2'),
         'nova_api-url': 'postgresql://nova_scheduler:PW-old-2@db/nova_api',
         'old_db-url': 'postgresql://nova_scheduler:PW-old-2@db/old_db',
         'ca.crt': 'FOREIGN-DATA',
         'metrics-url': 'http://foreign.example/metrics',
       },
     });
-    secrets.push('PW-old-2', 'postgresql://nova_scheduler:PW-old-2@db/nova_api');
+    secrets.push(pw('PW-old-2'), 'postgresql://nova_scheduler:PW-old-2@db/nova_api');
     const s = store();
-    const file = creds('scheduler', 'PW-new-2');
+    const file = creds('scheduler', pw('PW-new-2'));
     expect(await s.sync(file)).toEqual([`Secret ${NS}/${SECRET}`]);
 
     const [patch] = patches();
@@ -204,7 +208,7 @@ describe('creating, patching and reusing a Secret', () => {
     });
     expect(fake.dataOf(NS, SECRET)).toEqual({
       username: 'nova_scheduler',
-      password: 'PW-new-2',
+      password: pw('PW-new-2'),
       'nova_api-url': file.targets.nova_api?.url,
       'nova_cell1-url': file.targets.nova_cell1?.url,
       'ca.crt': 'FOREIGN-DATA',
@@ -216,7 +220,7 @@ describe('creating, patching and reusing a Secret', () => {
 
   it('reuses the password a Secret holds: a rerun generates no new one and rewrites nothing', async () => {
     const s = store();
-    const first = creds('scheduler', 'PW-reuse-3');
+    const first = creds('scheduler', pw('PW-reuse-3'));
     await s.sync(first);
     fake.requests.length = 0;
     // A login new on some server (create-login), not rotating: the password comes from the Secret.
@@ -224,7 +228,7 @@ describe('creating, patching and reusing a Secret', () => {
       { type: 'create-login', target: 'nova_api', component: 'scheduler', role: 'nova_scheduler' },
     ] as Change[];
     const passwords = await choosePasswords(changes, s, new Set(), new Set());
-    expect(passwords.get('scheduler')).toBe('PW-reuse-3');
+    expect(passwords.get('scheduler')).toBe(pw('PW-reuse-3'));
     // So no pending password is written either, and the final write changes nothing.
     const desired = desiredWith('scheduler');
     await writePendingPasswords(desired, passwords, targets(), s);
@@ -237,17 +241,17 @@ describe('creating, patching and reusing a Secret', () => {
     fake.seed(NS, {
       metadata: { name: SECRET },
       type: 'kubernetes.io/basic-auth',
-      data: { password: 'PW-hand-4', note: 'FOREIGN' },
+      data: { password: pw('PW-hand-4'), note: 'FOREIGN' },
     });
-    secrets.push('PW-hand-4');
+    secrets.push(pw('PW-hand-4'));
     const s = store();
     const read = await s.read('scheduler');
-    expect(read).toMatchObject({ username: 'nova_scheduler', password: 'PW-hand-4', targets: {} });
+    expect(read).toMatchObject({ username: 'nova_scheduler', password: pw('PW-hand-4'), targets: {} });
     const changes = [
       { type: 'create-login', target: 'nova_api', component: 'scheduler', role: 'nova_scheduler' },
     ] as Change[];
-    expect((await choosePasswords(changes, s, new Set(), new Set())).get('scheduler')).toBe('PW-hand-4');
-    await s.sync(creds('scheduler', 'PW-hand-4'));
+    expect((await choosePasswords(changes, s, new Set(), new Set())).get('scheduler')).toBe(pw('PW-hand-4'));
+    await s.sync(creds('scheduler', pw('PW-hand-4')));
     expect(
       said.some((m) => m.includes(`Secret ${NS}/${SECRET} existed without dbwarden's annotations`)),
     ).toBe(true);
@@ -258,15 +262,15 @@ describe('creating, patching and reusing a Secret', () => {
 describe('pending passwords in the Secret', () => {
   it('writes a new password under dbwarden.pending.* keys before the commit, leaving the current one', async () => {
     const s = store();
-    await s.sync(creds('scheduler', 'PW-current-5'));
-    const next = creds('scheduler', 'PW-next-5');
+    await s.sync(creds('scheduler', pw('PW-current-5')));
+    const next = creds('scheduler', pw('PW-next-5'));
     await s.writePending(next);
     const data = fake.dataOf(NS, SECRET) ?? {};
-    expect(data.password).toBe('PW-current-5');
-    expect(data['dbwarden.pending.password']).toBe('PW-next-5');
+    expect(data.password).toBe(pw('PW-current-5'));
+    expect(data['dbwarden.pending.password']).toBe(pw('PW-next-5'));
     expect(data['dbwarden.pending.username']).toBe('nova_scheduler');
     expect(data['dbwarden.pending.nova_api-url']).toBe(next.targets.nova_api?.url);
-    expect((await s.read('scheduler'))?.password).toBe('PW-current-5');
+    expect((await s.read('scheduler'))?.password).toBe(pw('PW-current-5'));
     expect(await s.readPending('scheduler')).toEqual(next);
     expect(await s.listPending()).toEqual(['scheduler']);
     // One patch added every pending key.
@@ -275,7 +279,7 @@ describe('pending passwords in the Secret', () => {
 
   it('a first run that dies before its commit leaves a Secret with no password: read() sees none', async () => {
     const s = store();
-    await s.writePending(creds('scheduler', 'PW-first-6'));
+    await s.writePending(creds('scheduler', pw('PW-first-6')));
     const post = fake.requests.find((r) => r.method === 'POST');
     expect(bodyData(post ?? { body: {} })).toEqual([
       'dbwarden.pending.nova_api-url',
@@ -288,20 +292,37 @@ describe('pending passwords in the Secret', () => {
     expect(await s.listPending()).toEqual(['scheduler']);
   });
 
-  it('settles an interrupted run: a pending password the server refuses is discarded, one it accepts is promoted', async () => {
+  it('settles an interrupted run: a pending password the server refuses is discarded, one it accepts is saved with the URLs the config gives', async () => {
     const s = store(['api', 'compute', 'scheduler']);
-    await s.sync(creds('api', 'PW-api-7'));
-    await s.sync(creds('scheduler', 'PW-sched-7'));
-    const apiNext = creds('api', 'PW-api-next-7');
-    const schedNext = creds('scheduler', 'PW-sched-next-7', ['nova_api']);
+    await s.sync(creds('api', pw('PW-api-7')));
+    await s.sync(creds('scheduler', pw('PW-sched-7')));
+    const apiNext = creds('api', pw('PW-api-next-7'));
+    // The pending keys name one target, with a URL the config never gives: it is not used.
+    const elsewhere = 'postgresql://mallory:MALLORY-PW@evil.example:5432/nova_api';
+    secrets.push(elsewhere);
+    const schedNext = {
+      ...creds('scheduler', pw('PW-sched-next-7')),
+      targets: { nova_api: { url: elsewhere } },
+    };
     await s.writePending(apiNext);
     await s.writePending(schedNext);
     expect(await s.listPending()).toEqual(['api', 'scheduler']);
 
-    // The server took scheduler's new password (committed), never api's.
-    const accepted = new Set(Object.values(schedNext.targets).map((t) => t.url));
-    const resync = await settlePendingPasswords(s, targets(accepted), log);
+    // The server took scheduler's new password (committed) on both targets, never api's.
+    const configured = creds('scheduler', pw('PW-sched-next-7'));
+    const tried: string[] = [];
+    const accepted = new Set(Object.values(configured.targets).map((t) => t.url));
+    const resync = await settlePendingPasswords({
+      store: s,
+      desired: desiredWith('api', 'scheduler'),
+      targets: targets(accepted, tried),
+      log,
+    });
     expect(resync).toEqual(new Set());
+    // Logins were tried with the config's URLs only (the component's login on each admin URL).
+    expect(tried).toHaveLength(4);
+    expect(tried).not.toContain(elsewhere);
+    expect(tried.every((url) => url.includes('@db.example:5432/'))).toBe(true);
     expect(said).toContain(
       'credentials: an interrupted run had not committed a new password for api; discarded it',
     );
@@ -309,21 +330,56 @@ describe('pending passwords in the Secret', () => {
       `credentials: an interrupted run had set a new password for scheduler; saved it to Secret ${NS}/${SECRET}`,
     );
     expect(await s.listPending()).toEqual([]);
-    expect((await s.read('api'))?.password).toBe('PW-api-7');
-    // Promoted in one patch: scheduler now uses only nova_api, so nova_cell1's key went too.
-    expect(await s.read('scheduler')).toEqual(schedNext);
+    expect((await s.read('api'))?.password).toBe(pw('PW-api-7'));
+    expect(await s.read('scheduler')).toEqual(configured);
     expect(Object.keys(fake.dataOf(NS, SECRET) ?? {}).sort()).toEqual([
       'nova_api-url',
+      'nova_cell1-url',
       'password',
       'username',
     ]);
-    expect(fake.secrets.get(`${NS}/${SECRET}`)?.metadata?.annotations?.['dbwarden/targets']).toBe('nova_api');
   });
+
+  it.each([
+    [
+      'a password dbwarden did not generate',
+      { password: 'attacker-chosen-pw' },
+      /holds a password that dbwarden did not generate/,
+    ],
+    [
+      'another login',
+      { username: 'nova_api' },
+      /names another login than component "scheduler"'s \(nova_scheduler\)/,
+    ],
+  ])(
+    'refuses pending keys with %s (exit 2) before trying them on any server',
+    async (_label, change, problem) => {
+      const s = store();
+      await s.sync(creds('scheduler', pw('PW-sched-17')));
+      secrets.push('attacker-chosen-pw');
+      await s.writePending({ ...creds('scheduler', pw('PW-sched-next-17')), ...change });
+      const tried: string[] = [];
+      const error = await failure(
+        settlePendingPasswords({
+          store: s,
+          desired: desiredWith('scheduler'),
+          targets: targets(new Set(), tried),
+          log,
+        }),
+      );
+      expect(error.message).toMatch(problem);
+      expect(error.message).toContain(`Secret ${NS}/${SECRET}`);
+      expect(error.exitCode).toBe(2);
+      expect(error.hint).toContain('remove the dbwarden.pending.* keys');
+      expect(tried).toEqual([]);
+      expect((await s.read('scheduler'))?.password).toBe(pw('PW-sched-17'));
+    },
+  );
 
   it('discardPending removes only the pending keys; promote without pending keys is an error', async () => {
     const s = store();
-    await s.sync(creds('scheduler', 'PW-8'));
-    await s.writePending(creds('scheduler', 'PW-8-next'));
+    await s.sync(creds('scheduler', pw('PW-8')));
+    await s.writePending(creds('scheduler', pw('PW-8-next')));
     await s.discardPending('scheduler');
     expect(Object.keys(fake.dataOf(NS, SECRET) ?? {}).sort()).toEqual([
       'nova_api-url',
@@ -359,9 +415,9 @@ describe('pending passwords in the Secret', () => {
 describe('failures', () => {
   it('403 on patch names the verb, the resource, the namespace and the Role rule to add', async () => {
     const s = store();
-    await s.sync(creds('scheduler', 'PW-10'));
+    await s.sync(creds('scheduler', pw('PW-10')));
     fake.forbidden.add(`patch ${SECRET}`);
-    const error = await failure(s.writePending(creds('scheduler', 'PW-10-next')));
+    const error = await failure(s.writePending(creds('scheduler', pw('PW-10-next'))));
     expect(error.status).toBe(403);
     expect(error.message).toBe(
       `cannot patch Secret ${NS}/${SECRET}: forbidden (HTTP 403 Forbidden) for system:serviceaccount:${NS}:dbwarden: RBAC does not allow verb "patch" on resource "secrets" in namespace ${NS}`,
@@ -372,7 +428,7 @@ describe('failures', () => {
 
   it('403 on create and on get say which verb is missing', async () => {
     fake.forbidden.add('create');
-    const created = await failure(store().sync(creds('scheduler', 'PW-11')));
+    const created = await failure(store().sync(creds('scheduler', pw('PW-11'))));
     expect(created.message).toContain(`cannot create Secret ${NS}/${SECRET}: forbidden`);
     expect(created.hint).toContain('verbs: ["create"]');
     fake.forbidden.add('get');
@@ -382,7 +438,7 @@ describe('failures', () => {
 
   it('a Secret of another type is refused before anything is written (its type cannot change)', async () => {
     fake.seed(NS, { metadata: { name: SECRET }, type: 'Opaque', data: { other: 'FOREIGN' } });
-    const error = await failure(store().writePending(creds('scheduler', 'PW-12')));
+    const error = await failure(store().writePending(creds('scheduler', pw('PW-12'))));
     expect(error.message).toBe(
       `Secret ${NS}/${SECRET} has type Opaque, not kubernetes.io/basic-auth; Kubernetes cannot change the type of a Secret`,
     );
@@ -397,7 +453,7 @@ describe('failures', () => {
       components: ['scheduler'],
       api: kubernetesSecretApi({ kubeconfigFile: kubeconfig }),
     });
-    const missing = await failure(other.sync(creds('scheduler', 'PW-13')));
+    const missing = await failure(other.sync(creds('scheduler', pw('PW-13'))));
     expect(missing.message).toContain('does namespace absent exist?');
 
     const badToken = path.join(tmp, 'bad-token');
@@ -450,7 +506,7 @@ describe('failures', () => {
 describe('removing the credentials of a dropped login', () => {
   it('takes dbwarden keys, label and annotations away, keeps username and foreign keys; leaves a foreign Secret alone', async () => {
     const s = store();
-    await s.sync(creds('scheduler', 'PW-14'));
+    await s.sync(creds('scheduler', pw('PW-14')));
     // Someone else adds a key of their own.
     const stored = fake.secrets.get(`${NS}/${SECRET}`);
     if (stored?.data === undefined) throw new Error('the Secret was not written');
@@ -473,16 +529,16 @@ describe('credentials.dir and credentials.kubernetes together', () => {
     const dir = new CredentialDirectory(path.join(tmp, 'credentials'), { onWarning: log });
     const both = new MirroredCredentialStore(store(), dir);
     // Before the Secret existed: the file's password is the one.
-    const old = creds('scheduler', 'PW-file-15');
+    const old = creds('scheduler', pw('PW-file-15'));
     await dir.write(old);
     expect(await both.read('scheduler')).toEqual(old);
     expect(await both.sync(old)).toEqual([`Secret ${NS}/${SECRET}`]);
-    expect(fake.dataOf(NS, SECRET)?.password).toBe('PW-file-15');
+    expect(fake.dataOf(NS, SECRET)?.password).toBe(pw('PW-file-15'));
 
-    const next = creds('scheduler', 'PW-both-15');
+    const next = creds('scheduler', pw('PW-both-15'));
     await both.writePending(next);
     expect(await dir.readPending('scheduler')).toEqual(next);
-    expect(fake.dataOf(NS, SECRET)?.['dbwarden.pending.password']).toBe('PW-both-15');
+    expect(fake.dataOf(NS, SECRET)?.['dbwarden.pending.password']).toBe(pw('PW-both-15'));
     // A crash after the Secret's promote, before the file's: the next promote finishes the job.
     await store().promote('scheduler');
     expect(await both.listPending()).toEqual(['scheduler']);
@@ -505,8 +561,8 @@ describe('choosing the store and the namespace', () => {
     vi.stubEnv('KUBERNETES_SERVICE_HOST', '');
     const s = credentialStore(deployment({ namespace: NS, secretName: '{app}-db-{component}' }), log);
     expect(s).toBeInstanceOf(KubernetesSecretStore);
-    await s.sync(creds('scheduler', 'PW-16'));
-    expect(fake.dataOf(NS, SECRET)?.password).toBe('PW-16');
+    await s.sync(creds('scheduler', pw('PW-16')));
+    expect(fake.dataOf(NS, SECRET)?.password).toBe(pw('PW-16'));
     const mirrored = credentialStore(
       deployment({ namespace: NS, secretName: '{app}-db-{component}' }, path.join(tmp, 'c')),
       log,
@@ -559,7 +615,8 @@ function desiredWith(...components: string[]): DesiredState {
 }
 
 /** Targets nova_api (kind api) and nova_cell1 (kind main); a login succeeds with the URLs in `accepted`. */
-function targets(accepted: ReadonlySet<string> = new Set()): OpenTarget[] {
+/** The two targets; a login succeeds with a URL in `accepted`; every URL tried goes to `tried`. */
+function targets(accepted: ReadonlySet<string> = new Set(), tried: string[] = []): OpenTarget[] {
   return [
     ['nova_api', 'api'],
     ['nova_cell1', 'main'],
@@ -568,7 +625,12 @@ function targets(accepted: ReadonlySet<string> = new Set()): OpenTarget[] {
       ({
         target: { name, kind, engine: 'postgres', url: { from: 'inline', url: '' } },
         url: ADMIN_URL(name ?? ''),
-        dialect: { canLogIn: async (url: string) => Promise.resolve(accepted.has(url)) },
+        dialect: {
+          canLogIn: async (url: string) => {
+            tried.push(url);
+            return Promise.resolve(accepted.has(url));
+          },
+        },
       }) as unknown as OpenTarget,
   );
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../../harness/engines.js';
 import { expectNoSecrets, expectNotLogged } from '../../harness/statement-log.js';
 import { type CliRun, createScenario, type Scenario } from './scenario.js';
+import { generatePassword } from '../../../src/credentials/password.js';
 
 describe.each(ENGINES)('passwords and credential files on $title', (engine) => {
   let s: Scenario;
@@ -104,7 +105,7 @@ describe.each(ENGINES)('passwords and credential files on $title', (engine) => {
     // As if a run had written the pending file and died before committing: the server never got it.
     const current = s.credentials('api');
     const pendingPath = path.join(s.credentialsDir, '.api.json.pending');
-    const password = 'never-committed-password-0123456789abcdefghij';
+    const password = generatePassword(); // dbwarden's form: anything else is refused as planted
     const url = (current.targets.main1?.url as string).replace(current.password, password);
     const stale = { ...current, password, targets: { main1: { url } } };
     fs.writeFileSync(pendingPath, JSON.stringify(stale), { mode: 0o600 });
@@ -119,7 +120,7 @@ describe.each(ENGINES)('passwords and credential files on $title', (engine) => {
   it('a pending password the server did commit is kept: the credential file is completed from it', async () => {
     // As if a run had committed a new password and died before writing the credential file.
     const current = s.credentials('api');
-    const password = 'committed-but-unsaved-password-0123456789abcd';
+    const password = generatePassword(); // dbwarden's form: anything else is refused as planted
     await s.sql(engine.setPasswordSql(`${s.app}_api`, password));
     const url = (current.targets.main1?.url as string).replace(current.password, password);
     fs.writeFileSync(

@@ -15,6 +15,7 @@ import {
 } from '../../harness/databases.js';
 import { type PostgresServer, startPostgres } from '../../harness/postgres.js';
 import { runCli, writeDeployment, writePolicy } from '../engines/scenario.js';
+import { generatePassword } from '../../../src/credentials/password.js';
 
 /** A second server of our own, even when the suite's server came from DBWARDEN_TEST_PG_URL. */
 async function startSecondServer(): Promise<PostgresServer> {
@@ -73,7 +74,7 @@ describe('one component on two servers', () => {
 
     // As if a rotation had committed on cell1's server and died before cell2's.
     const before = credentials();
-    const password = 'half-rotated-password-0123456789abcdefghijklm';
+    const password = generatePassword(); // dbwarden's form: anything else is refused as planted
     await withClient(dbs[0]?.url as string, (c) => c.query(`alter role "${app}_api" password '${password}'`));
     const targets = Object.fromEntries(
       Object.entries(before.targets).map(([name, { url }]) => [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generatePassword } from '../../../src/credentials/password.js';
+import { generatePassword, isGeneratedPassword } from '../../../src/credentials/password.js';
 
 describe('generatePassword', () => {
   it('is 43 base64url characters without padding that decode to 32 bytes', () => {
@@ -23,5 +23,31 @@ describe('generatePassword', () => {
     // 43,000 characters from a 64-character alphabet: a working generator uses
     // every one (a hex or truncated encoding would not).
     expect(new Set(passwords.join('')).size).toBe(64);
+  });
+});
+
+describe('isGeneratedPassword', () => {
+  it('accepts every password generatePassword makes', () => {
+    for (let i = 0; i < 200; i++) expect(isGeneratedPassword(generatePassword())).toBe(true);
+  });
+
+  it.each([
+    ['a one-character password', 'a'],
+    ['a chosen phrase', 'attacker-chosen-pw'],
+    ['the empty string', ''],
+    ['44 characters', `${'A'.repeat(43)}A`],
+    ['42 characters', 'A'.repeat(42)],
+    ['padding', `${'A'.repeat(42)}=`],
+    ['standard base64 characters', `${'A'.repeat(42)}+`],
+    ['43 characters that are not the canonical encoding of 32 bytes', `${'A'.repeat(42)}B`],
+    ['a space inside', `${'A'.repeat(20)} ${'A'.repeat(22)}`],
+  ])('refuses %s', (_label, value) => {
+    expect(isGeneratedPassword(value)).toBe(false);
+  });
+
+  it('refuses what is not a string', () => {
+    for (const value of [undefined, null, 43, ['x'], { password: generatePassword() }]) {
+      expect(isGeneratedPassword(value)).toBe(false);
+    }
   });
 });
