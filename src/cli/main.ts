@@ -323,6 +323,7 @@ Examples:
       'then drop every role and login dbwarden manages for the app, and their credentials',
     )
     .option('--force', 'with --drop-roles: drop logins even while they have sessions open')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .addOption(lockWaitOption())
     .addHelpText(
       'after',
@@ -339,13 +340,26 @@ is left as it was before dbwarden. It refuses, dropping nothing, while any of
 the app's logins has a session open (stop the services first), unless
 --force; a dropped login's open sessions run on until they disconnect.
 
+Both destroy what cannot be had back, so a downgrade that decrypts values
+(--to base or --to 001_key_columns, with secrets configured) or --drop-roles
+first says what it would destroy and asks for the app's name on a terminal;
+off a terminal (CI, a Kubernetes Job) it needs --yes, and without it exits 2
+with nothing changed.
+
 Examples:
   dbwarden downgrade --to base
-  dbwarden downgrade --to base --drop-roles`,
+  dbwarden downgrade --to base --drop-roles --yes   # in a script or Job`,
     )
     .action(
       async (
-        opts: { to: string; batchSize: number; dropRoles?: true; force?: true; lockWait: number },
+        opts: {
+          to: string;
+          batchSize: number;
+          dropRoles?: true;
+          force?: true;
+          yes?: true;
+          lockWait: number;
+        },
         cmd: Command,
       ) => {
         const { config, format } = globals(cmd);
@@ -365,6 +379,7 @@ Examples:
               batchSize: opts.batchSize,
               dropRoles: opts.dropRoles === true,
               force: opts.force === true,
+              yes: opts.yes === true,
               lockWaitSeconds: opts.lockWait,
             },
             io,
