@@ -94,6 +94,11 @@ export function knownCluster(cluster: string): boolean {
 export interface LockOptions {
   /** How long to wait for another dbwarden run on the same database. */
   readonly waitSeconds: number;
+  /**
+   * Told, when the lock is taken, once as the wait starts and about every
+   * 30 s after: who holds it and how long this run will wait (lock-wait.ts).
+   */
+  readonly notify?: ((message: string) => void) | undefined;
 }
 
 /** An admin connection to one target database. */

@@ -96,7 +96,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
   const store = credentialStore(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
-    const lock = { waitSeconds: options.lockWaitSeconds };
+    const lock = { waitSeconds: options.lockWaitSeconds, notify: options.log };
     // The run lock keeps a second run out until this one has written its credential files;
     // then every target's lock, in name order (the same for every run, so no deadlock).
     await targets[0]?.session.lockRun(lock);
