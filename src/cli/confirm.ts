@@ -29,8 +29,9 @@ export async function confirmDestruction(c: Confirmation, io: CliIo): Promise<vo
       },
     );
   }
-  io.stderr(`${c.command} will:\n${what}\n`);
-  const answer = (await io.prompt(`Type the app name (${c.app}) to go on, anything else to stop: `)).trim();
+  // One question holding what is at stake: --quiet silences stderr, not the prompt.
+  const question = `${c.command} will:\n${what}\nType the app name (${c.app}) to go on, anything else to stop: `;
+  const answer = (await io.prompt(question)).trim();
   if (answer !== c.app) {
     throw new InvalidInputError(
       `not confirmed (the answer was not the app name ${c.app}); nothing was changed`,

@@ -84,6 +84,7 @@ export async function applyCommand(options: ApplyCommandOptions, io: CliIo): Pro
     rotatePasswords: options.rotatePasswords,
     lockWaitSeconds: options.lockWaitSeconds,
     log: logTo(io),
+    detail: io.detail,
   });
   if (options.format === 'json') {
     printJson(

@@ -19,6 +19,8 @@ export interface CliIo {
   readonly prompt?: ((question: string) => Promise<string>) | undefined;
   /** stdout is a terminal: text output may be coloured (style.ts). */
   readonly stdoutTty?: boolean | undefined;
+  /** --verbose: extra detail for stderr (each statement as it runs); undefined otherwise. */
+  readonly detail?: ((message: string) => void) | undefined;
 }
 
 /** Paths under the working directory are shown relative to it: shorter, and what the operator typed. */

@@ -57,6 +57,7 @@ export async function upgradeCommand(
       batchSize: options.batchSize,
       verifySample: options.verifySample,
       log: logTo(io),
+      detail: io.detail,
       progress,
       env: io.env,
     }),
@@ -164,6 +165,7 @@ export async function downgradeCommand(
         force: options.force,
         lockWaitSeconds: options.lockWaitSeconds,
         log: logTo(io),
+        detail: io.detail,
       })
     : undefined;
   const roleChanges = dropped?.targets.reduce((n, t) => n + t.changes.length, 0) ?? 0;

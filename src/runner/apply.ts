@@ -34,6 +34,8 @@ export interface RunOptions {
   readonly components?: readonly string[] | undefined;
   /** Progress and warnings, for stderr. */
   readonly log: (message: string) => void;
+  /** --verbose: extra detail for stderr, e.g. each statement as it runs (never a password). */
+  readonly detail?: ((message: string) => void) | undefined;
 }
 
 export interface ApplyOptions extends RunOptions {
@@ -116,7 +118,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     const passwords = await choosePasswords(changes, store, rotating, resync);
     await writePendingPasswords(desired, passwords, targets, store);
     const plans = targetPlans(desired, targets, changes, storedForms(passwords, desired));
-    await executePlans(targets, plans, lock, options.log);
+    await executePlans(targets, plans, lock, options);
     const credentialsWritten = await writeCredentialFiles(desired, passwords, store, targets, only);
     const credentialsRemoved = await removeCredentialFiles(changes, desired, store);
     if (changes.length > 0) await checkConverged(desired, targets, store, only);

@@ -163,6 +163,7 @@ export async function runDropRoles(
     readonly force: boolean;
     readonly lockWaitSeconds: number;
     readonly log: (line: string) => void;
+    readonly detail?: ((line: string) => void) | undefined;
   },
 ): Promise<ApplyResult> {
   await refuseOpenSessions(deployment, options);
@@ -173,6 +174,7 @@ export async function runDropRoles(
       rotatePasswords: false,
       lockWaitSeconds: options.lockWaitSeconds,
       log: options.log,
+      detail: options.detail,
     },
   );
 }

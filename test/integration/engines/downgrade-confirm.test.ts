@@ -86,8 +86,11 @@ describe.each(ENGINES)('downgrade asks before it destroys, on $title', (engine) 
   it('on a terminal: any answer but the app name stops it, nothing changed', async () => {
     const encrypted = await storedUsers(s);
     const declined = await onTerminal('yes', 'downgrade', '--to', 'base');
-    expect(declined.questions).toEqual([`Type the app name (${s.app}) to go on, anything else to stop: `]);
-    expect(declined.stderr).toContain('downgrade --to base will:');
+    expect(declined.questions).toHaveLength(1);
+    expect(declined.questions[0]).toContain(
+      'downgrade --to base will:\n  - decrypt every stored value of main:users',
+    );
+    expect(declined.questions[0]).toContain(`Type the app name (${s.app}) to go on, anything else to stop: `);
     expect(declined.stderr).toContain('not confirmed');
     expect(declined.code).toBe(2);
     expect(await storedUsers(s)).toEqual(encrypted);

@@ -50,8 +50,9 @@ describe('confirmDestruction', () => {
   it('on a terminal: only the app name goes on', async () => {
     const yes = io(' nova \n');
     await confirmDestruction(base, yes.cli);
-    expect(yes.out.questions).toHaveLength(1);
-    expect(yes.out.stderr).toContain('downgrade --to base will:\n  - decrypt every stored value');
+    expect(yes.out.questions).toEqual([
+      'downgrade --to base will:\n  - decrypt every stored value\nType the app name (nova) to go on, anything else to stop: ',
+    ]);
     for (const answer of ['yes', 'y', '', 'Nova']) {
       const no = io(answer);
       await expect(confirmDestruction(base, no.cli)).rejects.toThrow(/not confirmed/);
