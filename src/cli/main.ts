@@ -34,7 +34,8 @@ Exit codes:
   0  done
   1  runtime failure (server unreachable, SQL error, crash)
   2  invalid input (flags, config, policy, master key material); nothing was written
-  3  changes pending (plan --exit-code) or verification failed`;
+  3  changes pending (plan --exit-code) or verification failed
+Per command: docs/cli.md, "Exit codes per command".`;
 
 /** Runs one command line; returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
