@@ -156,6 +156,8 @@ class PostgresSession implements AdminSession {
         notify: lock.notify,
       });
     } catch (err) {
+      // setLocal's errors already say what failed on which target.
+      if (err instanceof DatabaseError) throw err;
       throw databaseError(err, `target ${this.target}: could not take dbwarden's lock`);
     }
     if (!taken) {
