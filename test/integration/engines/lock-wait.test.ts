@@ -51,6 +51,7 @@ describe.each(ENGINES)('a run waiting for the lock says who holds it, on $title'
     // Nothing was done while the lock was held; once it is free, apply runs without waiting.
     expect(await engine.accounts(`${s.app}_`)).toEqual([]);
     const free = await s.spawnCli('apply');
+    expect(free.stderr).toContain('target main1:');
     expect(free.stderr).not.toContain('waiting for the');
     expect(free.code).toBe(0);
   });
