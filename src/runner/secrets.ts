@@ -83,7 +83,7 @@ export function downgradeLosses(
   if (options.dropRoles) {
     const logins = desiredState(deployment).components.map((c) => c.login);
     losses.push(
-      `drop every role and login dbwarden manages for app ${app} (${logins.length > 0 ? `logins ${logins.join(', ')}` : 'no logins in the policies'}) on ${plural(targets.length, 'target')}, and remove their credentials`,
+      `drop every role and login dbwarden manages for app ${app} (${logins.length > 0 ? `among them the logins ${logins.join(', ')}` : 'the policies name no login'}) on ${plural(targets.length, 'target')}, and remove their credentials`,
     );
   }
   return losses;
