@@ -176,6 +176,7 @@ export async function applyCommand(options: ApplyCommandOptions, io: CliIo): Pro
       fingerprints: Object.fromEntries(reviewed.planfile.targets.map((t) => [t.name, t.fingerprint])),
       changes: reviewed.planfile.changes.map((c) => c.change),
     },
+    detail: io.detail,
   });
   if (options.format === 'json') {
     printJson(

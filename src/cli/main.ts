@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
 import { type CliIo, type OutputFormat, printDiagnostics, printJson } from './output.js';
+import { defaultPresentation, presentedIo, settlePresentation } from './presentation.js';
 import { MIGRATION_NAMES } from '../secrets/store/migration-names.js';
 import { DEFAULT_VERIFY_SAMPLE } from '../runner/defaults.js';
 
@@ -22,6 +23,10 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 interface GlobalOptions {
   config: string;
   format: OutputFormat | 'sql';
+  /** false with --no-color. */
+  color: boolean;
+  quiet?: true;
+  verbose?: true;
 }
 
 /** The flags of plan and upgrade as commander parses them. */
@@ -43,7 +48,8 @@ Exit codes:
   0  done
   1  runtime failure (server unreachable, SQL error, crash)
   2  invalid input (flags, config, policy, master key material); nothing was written
-  3  changes pending (plan --exit-code) or verification failed`;
+  3  changes pending (plan --exit-code) or verification failed
+Per command: docs/cli.md, "Exit codes per command".`;
 
 /** Runs one command line; returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -51,12 +57,27 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     exitCode: ExitCode.ok,
     format: requestedFormat(argv),
   };
-  const program = buildProgram(io, (code) => {
+  // Commands write to commandIo; what reaches the terminal follows --quiet, --verbose and colour.
+  const presentation = defaultPresentation();
+  const commandIo = presentedIo(io, presentation);
+  const program = buildProgram(commandIo, (code) => {
     outcome.exitCode = code;
   });
   program.hook('preAction', (_, action) => {
+    const globals = action.optsWithGlobals() as GlobalOptions;
     // Errors are reported as JSON only for json; sql output has no error form.
-    outcome.format = (action.optsWithGlobals() as GlobalOptions).format === 'json' ? 'json' : 'text';
+    outcome.format = globals.format === 'json' ? 'json' : 'text';
+    settlePresentation(
+      presentation,
+      {
+        command: action.name(),
+        format: globals.format,
+        color: globals.color,
+        quiet: globals.quiet === true,
+        verbose: globals.verbose === true,
+      },
+      io,
+    );
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -88,6 +109,17 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         .choices(['text', 'json', 'sql'])
         .default('text'),
     )
+    .option(
+      '--no-color',
+      'no colour in text output (also NO_COLOR=1; FORCE_COLOR=1 forces it off a terminal)',
+    )
+    .addOption(
+      new Option(
+        '-q, --quiet',
+        'print only errors and the final verdict (no progress, logs or warnings)',
+      ).conflicts('verbose'),
+    )
+    .option('--verbose', 'print extra detail on stderr, e.g. each statement as it runs')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
@@ -254,7 +286,8 @@ Examples:
     .addOption(
       new Option('--sample <n>', 'with --secrets: decrypt only n rows per table').argParser(positiveCount),
     )
-    .addOption(batchSizeOption())
+    // --secrets reads and decrypts the secrets tables in batches: the same option as upgrade's, its own words.
+    .addOption(batchSizeOption('with --secrets: rows read and decrypted per batch'))
     .addHelpText(
       'after',
       `
@@ -274,6 +307,11 @@ or failing row.`,
       if (opts.sample !== undefined && !opts.secrets) {
         throw new InvalidInputError('--sample goes with --secrets', {
           hint: 'dbwarden verify --secrets --sample 100',
+        });
+      }
+      if (cmd.getOptionValueSource('batchSize') === 'cli' && !opts.secrets) {
+        throw new InvalidInputError('--batch-size goes with --secrets', {
+          hint: 'dbwarden verify --secrets --batch-size 1000',
         });
       }
       setExitCode(
@@ -377,6 +415,7 @@ Examples:
       'then drop every role and login dbwarden manages for the app, and their credentials',
     )
     .option('--force', 'with --drop-roles: drop logins even while they have sessions open')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .addOption(lockWaitOption())
     .addHelpText(
       'after',
@@ -393,13 +432,26 @@ is left as it was before dbwarden. It refuses, dropping nothing, while any of
 the app's logins has a session open (stop the services first), unless
 --force; a dropped login's open sessions run on until they disconnect.
 
+Both destroy what cannot be had back, so a downgrade that decrypts values
+(--to base or --to 001_key_columns, with secrets configured) or --drop-roles
+first says what it would destroy and asks for the app's name on a terminal;
+off a terminal (CI, a Kubernetes Job) it needs --yes, and without it exits 2
+with nothing changed.
+
 Examples:
   dbwarden downgrade --to base
-  dbwarden downgrade --to base --drop-roles`,
+  dbwarden downgrade --to base --drop-roles --yes   # in a script or Job`,
     )
     .action(
       async (
-        opts: { to: string; batchSize: number; dropRoles?: true; force?: true; lockWait: number },
+        opts: {
+          to: string;
+          batchSize: number;
+          dropRoles?: true;
+          force?: true;
+          yes?: true;
+          lockWait: number;
+        },
         cmd: Command,
       ) => {
         const { config, format } = globals(cmd);
@@ -419,6 +471,7 @@ Examples:
               batchSize: opts.batchSize,
               dropRoles: opts.dropRoles === true,
               force: opts.force === true,
+              yes: opts.yes === true,
               lockWaitSeconds: opts.lockWait,
             },
             io,
@@ -454,16 +507,14 @@ function lockWaitOption(): Option {
     .argParser(positiveSeconds);
 }
 
-function batchSizeOption(): Option {
-  return new Option('--batch-size <rows>', 'rows per transaction when encrypting or re-encrypting')
-    .default(500)
-    .argParser((value) => {
-      const rows = Number(value);
-      if (!Number.isInteger(rows) || rows < 1 || rows > 100_000) {
-        throw new InvalidArgumentError('expected whole rows between 1 and 100000');
-      }
-      return rows;
-    });
+function batchSizeOption(description = 'rows per transaction when encrypting or re-encrypting'): Option {
+  return new Option('--batch-size <rows>', description).default(500).argParser((value) => {
+    const rows = Number(value);
+    if (!Number.isInteger(rows) || rows < 1 || rows > 100_000) {
+      throw new InvalidArgumentError('expected whole rows between 1 and 100000');
+    }
+    return rows;
+  });
 }
 
 function positiveCount(value: string): number {

@@ -12,6 +12,15 @@ export interface CliIo {
   readonly cwd: string;
   /** A terminal to draw progress bars on; undefined: progress goes to stderr as log lines. */
   readonly progressStream?: NodeJS.WritableStream | undefined;
+  /**
+   * Asks the operator a question on the terminal and returns the answer;
+   * undefined when stdin or stderr is not a terminal (nobody to ask).
+   */
+  readonly prompt?: ((question: string) => Promise<string>) | undefined;
+  /** stdout is a terminal: text output may be coloured (style.ts). */
+  readonly stdoutTty?: boolean | undefined;
+  /** --verbose: extra detail for stderr (each statement as it runs); undefined otherwise. */
+  readonly detail?: ((message: string) => void) | undefined;
 }
 
 /** Paths under the working directory are shown relative to it: shorter, and what the operator typed. */

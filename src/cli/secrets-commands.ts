@@ -6,6 +6,8 @@
 import { ExitCode } from '../errors.js';
 import type { SecretFailure } from '../secrets/store/index.js';
 import {
+  checkDowngradeTo,
+  downgradeLosses,
   refuseOpenSessions,
   runDowngrade,
   runDropRoles,
@@ -14,6 +16,7 @@ import {
 } from '../runner/secrets.js';
 import { runUpgrade, type UpgradeSummary } from '../runner/upgrade.js';
 import { runVerify } from '../runner/verify.js';
+import { confirmDestruction } from './confirm.js';
 import { loadOrFail, verifyText } from './database-commands.js';
 import { type CliIo, plural, printJson } from './output.js';
 import {
@@ -65,6 +68,7 @@ export async function upgradeCommand(
       batchSize: options.batchSize,
       verifySample: options.verifySample,
       log: logTo(io),
+      detail: io.detail,
       progress,
       env: io.env,
     }),
@@ -144,10 +148,22 @@ export async function downgradeCommand(
     readonly dropRoles: boolean;
     readonly force: boolean;
     readonly lockWaitSeconds: number;
+    /** --yes: no confirmation asked (and none needed off a terminal). */
+    readonly yes: boolean;
   },
   io: CliIo,
 ): Promise<number> {
+  checkDowngradeTo(options.to);
   const deployment = loadOrFail(options.config, io);
+  await confirmDestruction(
+    {
+      command: `downgrade --to ${options.to}${options.dropRoles ? ' --drop-roles' : ''}`,
+      app: deployment.config.app,
+      losses: downgradeLosses(deployment, options),
+      yes: options.yes,
+    },
+    io,
+  );
   if (options.dropRoles) await refuseOpenSessions(deployment, { force: options.force, log: logTo(io) });
   const result = await withProgress(io, (progress) =>
     runDowngrade(deployment, options.to, {
@@ -162,6 +178,7 @@ export async function downgradeCommand(
         force: options.force,
         lockWaitSeconds: options.lockWaitSeconds,
         log: logTo(io),
+        detail: io.detail,
       })
     : undefined;
   const roleChanges = dropped?.targets.reduce((n, t) => n + t.changes.length, 0) ?? 0;

@@ -82,9 +82,23 @@ export interface ServerIdentity {
   readonly versionNumber: number;
 }
 
+/**
+ * Whether a cluster id names one server for sure. An engine ends it in
+ * ":unknown" when neither the server nor the URL said which server it is:
+ * such targets must not be taken for the same server.
+ */
+export function knownCluster(cluster: string): boolean {
+  return !cluster.endsWith(':unknown');
+}
+
 export interface LockOptions {
   /** How long to wait for another dbwarden run on the same database. */
   readonly waitSeconds: number;
+  /**
+   * Told, when the lock is taken, once as the wait starts and about every
+   * 30 s after: who holds it and how long this run will wait (lock-wait.ts).
+   */
+  readonly notify?: ((message: string) => void) | undefined;
 }
 
 /** An admin connection to one target database. */

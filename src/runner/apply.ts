@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly components?: readonly string[] | undefined;
   /** Progress and warnings, for stderr. */
   readonly log: (message: string) => void;
+  /** --verbose: extra detail for stderr, e.g. each statement as it runs (never a password). */
+  readonly detail?: ((message: string) => void) | undefined;
 }
 
 export interface ApplyOptions extends RunOptions {
@@ -121,7 +123,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
   const store = credentialStore(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
-    const lock = { waitSeconds: options.lockWaitSeconds };
+    const lock = { waitSeconds: options.lockWaitSeconds, notify: options.log };
     // The run lock keeps a second run out until this one has written its credential files;
     // then every target's lock, in name order (the same for every run, so no deadlock).
     await targets[0]?.session.lockRun(lock);
@@ -138,7 +140,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     const passwords = await choosePasswords(changes, store, rotating, resync);
     await writePendingPasswords(desired, passwords, targets, store);
     const plans = targetPlans(desired, targets, changes, storedForms(passwords, desired));
-    await executePlans(targets, plans, lock, options.log);
+    await executePlans(targets, plans, lock, options);
     const credentialsWritten = await writeCredentialFiles(desired, passwords, store, targets, only);
     const credentialsRemoved = await removeCredentialFiles(changes, desired, store);
     if (changes.length > 0) await checkConverged(desired, targets, store, only);

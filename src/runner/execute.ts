@@ -24,14 +24,15 @@ export async function executePlans(
   targets: readonly OpenTarget[],
   plans: readonly TargetPlan[],
   lock: LockOptions,
-  log: (m: string) => void,
+  logs: { readonly log: (m: string) => void; readonly detail?: ((m: string) => void) | undefined },
 ): Promise<void> {
+  const { log, detail } = logs;
   const committed: string[] = [];
   const statementsOf = (i: number, drops: boolean) =>
     plans[i]?.changes.filter((c) => isDrop(c.change) === drops).flatMap((c) => c.statements) ?? [];
   for (const [i, t] of targets.entries()) {
     const statements = statementsOf(i, false);
-    await runCommitted(t, statements, committed);
+    await runCommitted(t, statements, committed, detail);
     log(
       `target ${t.target.name}: ${statements.length === 0 ? 'no changes' : `${plural(statements.length, 'statement')} committed`}`,
     );
@@ -40,7 +41,7 @@ export async function executePlans(
     const drops = statementsOf(i, true);
     if (drops.length === 0) continue;
     await t.session.beginLocked(lock);
-    await runCommitted(t, drops, committed);
+    await runCommitted(t, drops, committed, detail);
     log(`target ${t.target.name}: ${plural(drops.length, 'role')} dropped`);
   }
 }
@@ -49,9 +50,14 @@ async function runCommitted(
   t: OpenTarget,
   statements: readonly Statement[],
   committed: string[],
+  detail: ((m: string) => void) | undefined,
 ): Promise<void> {
   try {
-    for (const statement of statements) await t.session.run(statement);
+    for (const statement of statements) {
+      // display, never sql: verifiers and hashes are redacted in it.
+      detail?.(`target ${t.target.name}: ${statement.intent}: ${statement.display}`);
+      await t.session.run(statement);
+    }
     await t.session.commit();
   } catch (err) {
     throw applyFailed(err, t, committed);

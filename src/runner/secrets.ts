@@ -21,6 +21,7 @@ import {
 } from '../secrets/store/index.js';
 import { compareText } from '../util/compare.js';
 import { type ApplyResult, runApply } from './apply.js';
+import { knownCluster } from '../dialects/dialect.js';
 import { closeTargets, openTargets, resolveTarget } from './targets.js';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -45,16 +46,55 @@ export async function secretKeys(deployment: Deployment, env: Environment): Prom
   return loadMasterKeys(config, env);
 }
 
-export async function runDowngrade(
-  deployment: Deployment,
-  to: string,
-  options: StoreOptions & { readonly env: Environment },
-) {
+/** `downgrade --to`: base or a migration name; anything else is invalid input (exit 2). */
+export function checkDowngradeTo(to: string): void {
   if (to !== 'base' && !MIGRATION_NAMES.includes(to)) {
     throw new InvalidInputError(`--to ${to}: no such migration`, {
       hint: `use base or one of: ${MIGRATION_NAMES.join(', ')}`,
     });
   }
+}
+
+/**
+ * What `downgrade` would destroy, in words, from the config alone (nothing is
+ * read from a server): the confirmation names it. Empty: nothing to confirm
+ * (`--to` the newest migration reverts nothing, or no secrets are configured,
+ * and no --drop-roles).
+ */
+export function downgradeLosses(
+  deployment: Deployment,
+  options: { readonly to: string; readonly dropRoles: boolean },
+): string[] {
+  const losses: string[] = [];
+  const { secrets, targets, app } = deployment.config;
+  // Every migration after `to` is reverted; reverting 002_encrypt decrypts every value.
+  const reverted =
+    options.to === 'base' ? MIGRATION_NAMES : MIGRATION_NAMES.slice(MIGRATION_NAMES.indexOf(options.to) + 1);
+  if (reverted.length > 0 && secrets.length > 0) {
+    const tables = secrets
+      .map((s) => `${s.kind}:${s.schema ? `${s.schema}.` : ''}${s.table} (${s.columns.join(', ')})`)
+      .join(', ');
+    losses.push(
+      options.to === 'base'
+        ? `decrypt every stored value of ${tables} back to plaintext, then drop the key-id and blind-index columns`
+        : `decrypt every stored value of ${tables} back to plaintext`,
+    );
+  }
+  if (options.dropRoles) {
+    const logins = desiredState(deployment).components.map((c) => c.login);
+    losses.push(
+      `drop every role and login dbwarden manages for app ${app} (${logins.length > 0 ? `among them the logins ${logins.join(', ')}` : 'the policies name no login'}) on ${plural(targets.length, 'target')}, and remove their credentials`,
+    );
+  }
+  return losses;
+}
+
+export async function runDowngrade(
+  deployment: Deployment,
+  to: string,
+  options: StoreOptions & { readonly env: Environment },
+) {
+  checkDowngradeTo(to);
   const targets = storeTargets(deployment);
   if (targets.length === 0) return [];
   const keys = await secretKeys(deployment, options.env);
@@ -100,7 +140,9 @@ export async function refuseOpenSessions(
   const logins = desiredState(deployment).components.map((c) => c.login);
   const busy = await sessionsOf(deployment, logins);
   if (busy.length === 0) return;
-  const list = busy.map((b) => `${b.login} (${plural(b.sessions, 'session')} on ${b.target})`).join(', ');
+  const list = busy
+    .map((b) => `${b.login} (${plural(b.sessions, 'session')} on ${serverLabel(b.targets)})`)
+    .join(', ');
   if (!options.force) {
     throw new LoginsInUseError(`logins still connected: ${list}; nothing was changed`, {
       hint: 'stop the services that use them and run downgrade --drop-roles again, or add --force',
@@ -121,6 +163,7 @@ export async function runDropRoles(
     readonly force: boolean;
     readonly lockWaitSeconds: number;
     readonly log: (line: string) => void;
+    readonly detail?: ((line: string) => void) | undefined;
   },
 ): Promise<ApplyResult> {
   await refuseOpenSessions(deployment, options);
@@ -131,17 +174,46 @@ export async function runDropRoles(
       rotatePasswords: false,
       lockWaitSeconds: options.lockWaitSeconds,
       log: options.log,
+      detail: options.detail,
     },
   );
+}
+
+/** The targets that share one server, as the sessions are counted once for all of them. */
+function serverLabel(targets: readonly string[]): string {
+  return targets.length === 1 ? `${targets[0]}` : `the server of ${targets.join(', ')}`;
+}
+
+/**
+ * Targets grouped by server: every database of a server sees the same
+ * sessions (pg_stat_activity, PROCESSLIST), so each server is asked once and
+ * a session is counted once. A server that could not say who it is
+ * (knownCluster false) is not merged with anything: counting a session twice
+ * is better than missing one.
+ */
+export function groupByServer<T extends { readonly name: string; readonly cluster: string }>(
+  targets: readonly T[],
+): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const t of targets) {
+    const key = knownCluster(t.cluster) ? t.cluster : `\u0000${t.name}`;
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  return [...groups.values()];
 }
 
 async function sessionsOf(deployment: Deployment, logins: readonly string[]) {
   const targets = await openTargets(deployment.config.targets);
   try {
-    const found: { target: string; login: string; sessions: number }[] = [];
-    for (const t of targets) {
-      for (const [login, sessions] of await t.session.openSessions(logins))
-        found.push({ target: t.target.name, login, sessions });
+    const found: { targets: string[]; login: string; sessions: number }[] = [];
+    const servers = groupByServer(
+      targets.map((t) => ({ name: t.target.name, cluster: t.identity.cluster, open: t })),
+    );
+    for (const server of servers) {
+      const [first] = server;
+      if (!first) continue;
+      for (const [login, sessions] of await first.open.session.openSessions(logins))
+        found.push({ targets: server.map((t) => t.name), login, sessions });
     }
     return found;
   } finally {

@@ -155,7 +155,8 @@ function checkJob(objects: K8sObject[], values: Dict, job: Dict): void {
   const args = container.args as string[];
   if (values.mode === 'downgrade') {
     const downgrade = values.downgrade as Dict;
-    expect(args.slice(0, 7)).toEqual([
+    // A Job has no terminal to confirm on: --yes, or the downgrade exits 2 (docs/deploy.md).
+    expect(args.slice(0, 8)).toEqual([
       'downgrade',
       '--to',
       downgrade.to,
@@ -163,6 +164,7 @@ function checkJob(objects: K8sObject[], values: Dict, job: Dict): void {
       CONFIG_PATH,
       '--format',
       'json',
+      '--yes',
     ]);
     expect(args.includes('--drop-roles')).toBe(downgrade.dropRoles === true);
   } else {

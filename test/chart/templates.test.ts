@@ -171,7 +171,7 @@ describe('switches', () => {
     ]).toEqual(['7', '7', '8', '9', '10']);
   });
 
-  it('mode: downgrade runs downgrade --to, with --drop-roles only when asked, under other names', () => {
+  it('mode: downgrade runs downgrade --to --yes, with --drop-roles only when asked, under other names', () => {
     const upgradeNames = render(nova()).map((o) => o.metadata.name);
     for (const dropRoles of [false, true]) {
       const values = withValues(nova(), {
@@ -188,6 +188,7 @@ describe('switches', () => {
         '/etc/dbwarden/dbwarden.yaml',
         '--format',
         'json',
+        '--yes',
         ...(dropRoles ? ['--drop-roles'] : []),
       ]);
       for (const o of objects) expect(upgradeNames).not.toContain(o.metadata.name);

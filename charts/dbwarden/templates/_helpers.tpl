@@ -137,7 +137,8 @@ the same Secrets.
 {{- $args := list -}}
 {{- if eq .Values.mode "downgrade" -}}
 {{- $to := required "downgrade.to is required with mode: downgrade (base, or a migration name)" .Values.downgrade.to -}}
-{{- $args = list "downgrade" "--to" $to "--config" "/etc/dbwarden/dbwarden.yaml" "--format" "json" -}}
+{{- /* A Job has no terminal to confirm on: choosing mode: downgrade is the confirmation (docs/deploy.md). */ -}}
+{{- $args = list "downgrade" "--to" $to "--config" "/etc/dbwarden/dbwarden.yaml" "--format" "json" "--yes" -}}
 {{- if .Values.downgrade.dropRoles -}}
 {{- $args = append $args "--drop-roles" -}}
 {{- end -}}

@@ -18,6 +18,7 @@ import type {
   Statement,
   TargetSnapshot,
 } from '../dialect.js';
+import { waitForLock } from '../lock-wait.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
 
@@ -151,22 +152,36 @@ class MysqlSession implements AdminSession {
   }
 
   async lockRun(lock: LockOptions): Promise<void> {
-    await this.takeLock(lockName('run', (await this.identify()).database), lock);
+    await this.takeLock(lockName('run', (await this.identify()).database), 'run lock', lock);
   }
 
   async beginLocked(lock: LockOptions): Promise<void> {
-    await this.takeLock(lockName('target', (await this.identify()).database), lock);
+    await this.takeLock(lockName('target', (await this.identify()).database), 'target lock', lock);
     await this.rows(
       'set lock_wait_timeout',
       `SET SESSION lock_wait_timeout = ${LOCK_WAIT_TIMEOUT_AFTER_LOCK_SECONDS}`,
     );
   }
 
-  private async takeLock(name: string, lock: LockOptions): Promise<void> {
+  /** Waits at most lock.waitSeconds for a named lock, telling lock.notify who holds it meanwhile. */
+  private async takeLock(name: string, kind: string, lock: LockOptions): Promise<void> {
     if (this.held.has(name)) return;
     const wait = Math.max(1, Math.round(lock.waitSeconds));
-    const [row] = await this.rows("take dbwarden's lock", 'select get_lock(?, ?) as got', [name, wait]);
-    if (Number(row?.got) !== 1) {
+    const taken = await waitForLock({
+      target: this.target,
+      lock: kind,
+      waitSeconds: wait,
+      tryFor: async (seconds) => {
+        const [row] = await this.rows("take dbwarden's lock", 'select get_lock(?, ?) as got', [
+          name,
+          seconds,
+        ]);
+        return Number(row?.got) === 1;
+      },
+      holder: () => this.lockHolder(name),
+      notify: lock.notify,
+    });
+    if (!taken) {
       throw new DatabaseError(
         `target ${this.target}: another dbwarden run held the lock for more than ${wait}s`,
         {
@@ -176,6 +191,23 @@ class MysqlSession implements AdminSession {
       );
     }
     this.held.add(name);
+  }
+
+  /**
+   * The connection holding a named lock (IS_USED_LOCK), with its user and
+   * host from PROCESSLIST when the admin may see them (PROCESS privilege).
+   */
+  private async lockHolder(name: string): Promise<string | undefined> {
+    const [used] = await this.rows('find who holds the lock', 'select is_used_lock(?) as id', [name]);
+    if (used?.id === null || used?.id === undefined) return undefined;
+    const id = String(used.id);
+    const [row] = await this.rows(
+      'find who holds the lock',
+      'SELECT USER AS login, HOST AS host FROM information_schema.PROCESSLIST WHERE ID = ?',
+      [id],
+    );
+    if (!row) return `connection ${id}`;
+    return `connection ${id} (user ${String(row.login)}, from ${String(row.host)})`;
   }
 
   async run(statement: Statement): Promise<void> {

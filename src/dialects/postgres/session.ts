@@ -12,6 +12,7 @@ import type {
   Statement,
   TargetSnapshot,
 } from '../dialect.js';
+import { waitForLock } from '../lock-wait.js';
 import { introspectTarget } from './introspect.js';
 
 /** pg_advisory_xact_lock(key1, key2): "dbwa" and "rd" + 1; the same on every database. */
@@ -22,6 +23,13 @@ const RUN_LOCK_KEYS = [0x64627761, 0x72640002] as const;
 const LOCK_TIMEOUT_AFTER_LOCK = '10s';
 const STATEMENT_TIMEOUT = '60s';
 const CONNECT_TIMEOUT_MS = 10_000;
+
+/** One of dbwarden's advisory locks: session-level (the run lock) or transaction-level. */
+interface AdvisoryLock {
+  readonly kind: string;
+  readonly scope: 'session' | 'xact';
+  readonly keys: readonly number[];
+}
 
 export async function connectPostgres(url: string, target: string): Promise<AdminSession> {
   const client = await openClient(url, target);
@@ -119,37 +127,122 @@ class PostgresSession implements AdminSession {
     // A transaction of its own only to scope the timeouts; the session lock outlives it.
     await this.query('begin a transaction', 'BEGIN');
     this.inTransaction = true;
-    await this.waitForLock('select pg_advisory_lock($1, $2)', RUN_LOCK_KEYS, lock);
+    await this.waitForLock({ kind: 'run lock', scope: 'session', keys: RUN_LOCK_KEYS }, lock);
     await this.commit();
   }
 
   async beginLocked(lock: LockOptions): Promise<void> {
     await this.query('begin a transaction', 'BEGIN');
     this.inTransaction = true;
-    await this.waitForLock('select pg_advisory_xact_lock($1, $2)', LOCK_KEYS, lock);
+    await this.waitForLock({ kind: 'target lock', scope: 'xact', keys: LOCK_KEYS }, lock);
     await this.setLocal('lock_timeout', LOCK_TIMEOUT_AFTER_LOCK);
     await this.setLocal('statement_timeout', STATEMENT_TIMEOUT);
   }
 
-  /** Inside a transaction: waits at most lock.waitSeconds for an advisory lock. */
-  private async waitForLock(sql: string, keys: readonly number[], lock: LockOptions): Promise<void> {
-    const wait = `${Math.max(1, Math.round(lock.waitSeconds))}s`;
-    await this.setLocal('lock_timeout', wait);
-    await this.setLocal('statement_timeout', '0');
+  /**
+   * Inside a transaction: waits at most lock.waitSeconds for an advisory lock,
+   * telling lock.notify who holds it while it waits (lock-wait.ts).
+   */
+  private async waitForLock(advisory: AdvisoryLock, lock: LockOptions): Promise<void> {
+    const waitSeconds = Math.max(1, Math.round(lock.waitSeconds));
+    let taken: boolean;
     try {
-      await this.client.query(sql, [...keys]);
+      taken = await waitForLock({
+        target: this.target,
+        lock: advisory.kind,
+        waitSeconds,
+        tryFor: (seconds) => this.tryLock(advisory, seconds),
+        holder: () => this.lockHolder(advisory),
+        notify: lock.notify,
+      });
     } catch (err) {
-      if (sqlState(err) === '55P03') {
-        throw new DatabaseError(
-          `target ${this.target}: another dbwarden run held the lock for more than ${wait}`,
-          {
-            hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
-            code: '55P03',
-          },
-        );
-      }
+      // setLocal's errors already say what failed on which target.
+      if (err instanceof DatabaseError) throw err;
       throw databaseError(err, `target ${this.target}: could not take dbwarden's lock`);
     }
+    if (!taken) {
+      throw new DatabaseError(
+        `target ${this.target}: another dbwarden run held the lock for more than ${waitSeconds}s`,
+        {
+          hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+          code: '55P03',
+        },
+      );
+    }
+  }
+
+  /**
+   * One try: without waiting (pg_try_advisory_*), or waiting up to `seconds`
+   * inside a savepoint, so that a timeout leaves the transaction usable.
+   */
+  private async tryLock(advisory: AdvisoryLock, seconds: number): Promise<boolean> {
+    const fn = advisory.scope === 'session' ? 'pg_advisory_lock' : 'pg_advisory_xact_lock';
+    if (seconds === 0) {
+      const { rows } = await this.client.query<{ taken: boolean }>(
+        `select ${fn.replace('pg_', 'pg_try_')}($1, $2) as taken`,
+        [...advisory.keys],
+      );
+      return rows[0]?.taken === true;
+    }
+    await this.client.query('SAVEPOINT dbwarden_lock_wait');
+    await this.setLocal('lock_timeout', `${seconds}s`);
+    await this.setLocal('statement_timeout', '0');
+    try {
+      await this.client.query(`select ${fn}($1, $2)`, [...advisory.keys]);
+      await this.client.query('RELEASE SAVEPOINT dbwarden_lock_wait');
+      return true;
+    } catch (err) {
+      if (sqlState(err) !== '55P03') throw err;
+      await this.client.query('ROLLBACK TO SAVEPOINT dbwarden_lock_wait');
+      return false;
+    }
+  }
+
+  /**
+   * The session holding the advisory lock on this database, as pg_locks and
+   * pg_stat_activity tell (columns the admin may not see come back null). In
+   * a savepoint: a failed lookup must leave the transaction usable.
+   */
+  private async lockHolder(advisory: AdvisoryLock): Promise<string | undefined> {
+    await this.client.query('SAVEPOINT dbwarden_lock_holder');
+    try {
+      const holder = await this.readLockHolder(advisory);
+      await this.client.query('RELEASE SAVEPOINT dbwarden_lock_holder');
+      return holder;
+    } catch (err) {
+      await this.client.query('ROLLBACK TO SAVEPOINT dbwarden_lock_holder');
+      throw err;
+    }
+  }
+
+  private async readLockHolder(advisory: AdvisoryLock): Promise<string | undefined> {
+    const { rows } = await this.client.query<{
+      pid: number;
+      application: string | null;
+      login: string | null;
+      client: string | null;
+      connected: number | null;
+    }>(
+      `select l.pid, a.application_name as application, a.usename as login,
+              coalesce(a.client_hostname, host(a.client_addr)) as client,
+              floor(extract(epoch from clock_timestamp() - a.backend_start))::int as connected
+         from pg_catalog.pg_locks l
+         left join pg_catalog.pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+          and l.classid::bigint = $1 and l.objid::bigint = $2
+          and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
+        limit 1`,
+      [...advisory.keys],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const details = [
+      row.application ? `application ${row.application}` : undefined,
+      row.login ? `user ${row.login}` : undefined,
+      row.client ? `from ${row.client}` : undefined,
+      row.connected === null ? undefined : `connected ${row.connected} s ago`,
+    ].filter((d) => d !== undefined);
+    return `pid ${row.pid} (${details.join(', ')})`;
   }
 
   /**

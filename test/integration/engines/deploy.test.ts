@@ -202,7 +202,9 @@ describe.each(ENGINES)('upgrade as the deploy job, and downgrade --drop-roles, o
   it('downgrade --drop-roles refuses while a login has a session open, dropping nothing', async () => {
     const accountsBefore = await engine.accounts(`${s.app}_`);
     const url = s.credentials('api').targets.main1?.url ?? '';
-    const refused = await engine.connect(url, async () => run('downgrade', '--to', 'base', '--drop-roles'));
+    const refused = await engine.connect(url, async () =>
+      run('downgrade', '--to', 'base', '--drop-roles', '--yes'),
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`logins still connected: ${s.app}_api`);
     expect(refused.stderr).toContain('--force');
@@ -210,7 +212,7 @@ describe.each(ENGINES)('upgrade as the deploy job, and downgrade --drop-roles, o
   });
 
   it('downgrade --to base --drop-roles: tables, columns and values as before, no managed role, no credentials', async () => {
-    const result = await run('downgrade', '--to', 'base', '--drop-roles');
+    const result = await run('downgrade', '--to', 'base', '--drop-roles', '--yes');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('every managed role and login dropped');
     expect(await rows()).toEqual(originals);

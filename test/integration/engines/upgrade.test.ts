@@ -145,7 +145,7 @@ describe.each(ENGINES)('upgrade, status, verify --secrets and downgrade on $titl
   });
 
   it('downgrade --to base restores every original value and column type', async () => {
-    const result = await run('downgrade', '--to', 'base');
+    const result = await run('downgrade', '--to', 'base', '--yes');
     expect(result.code).toBe(0);
     expect(await rows()).toEqual(originals);
     expect(await columnTypes()).toEqual(typesBefore);
