@@ -4,17 +4,20 @@
  * Pure and deterministic: no I/O, no clock, no randomness; the same input
  * gives the same changes in the same order. Rules:
  * - Managed roles are `<app>_<component>` (login) and `<app>_<component>_role`
- *   (grants) for every component in the policies, plus roles that carry
- *   dbwarden's marker and the `<app>_` prefix (components since removed).
- *   Every other role is never touched.
+ *   (grants) for every component in the policies, plus roles that carry this
+ *   app's marker and the `<app>_` prefix (components since removed).
+ *   Every other role is never touched; above all one that carries another
+ *   app's marker, whatever its prefix. A policy naming such a role is a
+ *   collision: plan throws RoleCollisionError (callers check first).
  * - A managed role ends up with exactly the privileges its policy asks for:
- *   everything else it holds is revoked, including memberships in other roles
- *   and powers such as superuser.
+ *   everything else it holds is revoked, including grant options,
+ *   memberships in other roles and powers such as superuser.
  * - A component without databases gets no login; an existing one is dropped.
  * - Order is safe: strip powers and revoke first, create before grant, drop last.
  */
 import { compareText, compareTuples } from '../util/compare.js';
 import { compareObjects, comparePrivileges, indexTables, objectKey, tableKey } from './objects.js';
+import { RoleCollisionError, roleCollisions } from './ownership.js';
 import type {
   Catalog,
   Change,
@@ -45,6 +48,7 @@ export class PlanInputError extends Error {
 const PHASES: readonly ChangeType[] = [
   'adopt-role',
   'alter-role',
+  'revoke-grant-option',
   'revoke-columns',
   'revoke',
   'revoke-membership',
@@ -65,6 +69,8 @@ interface ManagedName {
 }
 
 export function plan(desired: DesiredState, catalog: Catalog, options: PlanOptions = {}): Change[] {
+  const collisions = roleCollisions(desired, catalog);
+  if (collisions.length > 0) throw new RoleCollisionError(collisions);
   const changes: Change[] = [];
   for (const [cluster, targets] of targetsByCluster(desired, catalog)) {
     const clusterCatalog = catalog.clusters[cluster];
@@ -145,7 +151,11 @@ function planPublicHardening(target: DesiredTarget, catalog: TargetCatalog): Cha
   }));
 }
 
-/** Every name dbwarden manages on this cluster, with the component it belongs to. */
+/**
+ * Every name dbwarden manages on this cluster, with the component it belongs
+ * to. A marked role counts only when the marker is this app's: app `cx` reads
+ * app `cx_x`'s roles too (same prefix), and must leave them alone.
+ */
 function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<string, ManagedName> {
   const names = new Map<string, ManagedName>();
   for (const c of desired.components) {
@@ -154,7 +164,8 @@ function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<strin
   }
   const prefix = `${desired.app}_`;
   for (const role of cluster.roles) {
-    if (names.has(role.name) || !role.managedMarker || !role.name.startsWith(prefix)) continue;
+    if (names.has(role.name) || !role.managedMarker || role.otherApp !== undefined) continue;
+    if (!role.name.startsWith(prefix)) continue;
     names.set(role.name, { component: componentOf(role.name, prefix), canLogin: role.canLogin });
   }
   return names;
@@ -388,6 +399,14 @@ function planTargetGrants(
       privileges: group.privileges,
     });
   }
+  append(
+    changes,
+    planGrantOptions({
+      objects: heldObjects.filter((g) => wantedObjects.has(objectGrantKey(g))),
+      columns: survivingColumns.filter((g) => wantedColumns.has(columnGrantKey(g))),
+      base,
+    }),
+  );
   const revokedColumns = survivingColumns.filter((g) => !wantedColumns.has(columnGrantKey(g)));
   for (const group of groupColumnGrants(revokedColumns)) {
     changes.push({ ...base(group.grantee), type: 'revoke-columns', ...group.table, columns: group.columns });
@@ -406,6 +425,38 @@ function planTargetGrants(
   );
   for (const group of groupColumnGrants(grantedColumns)) {
     changes.push({ ...base(group.grantee), type: 'grant-columns', ...group.table, columns: group.columns });
+  }
+  return changes;
+}
+
+/**
+ * Grant options on privileges a managed role keeps: the privilege stays, the
+ * right to pass it on goes. (A privilege revoked outright takes its grant
+ * option with it.)
+ */
+function planGrantOptions(kept: {
+  objects: readonly ObjectGrant[];
+  columns: readonly ColumnGrant[];
+  base: (grantee: string) => { target: string; role: string; component: string };
+}): Change[] {
+  const changes: Change[] = [];
+  for (const group of groupObjectGrants(kept.objects.filter((g) => g.grantable === true))) {
+    changes.push({
+      ...kept.base(group.grantee),
+      type: 'revoke-grant-option',
+      object: group.object,
+      privileges: group.privileges,
+    });
+  }
+  for (const group of groupColumnGrants(kept.columns.filter((g) => g.grantable === true))) {
+    const { schema, table, privilege } = group.table;
+    changes.push({
+      ...kept.base(group.grantee),
+      type: 'revoke-grant-option',
+      object: { kind: 'table', schema, table },
+      privileges: [privilege],
+      columns: group.columns,
+    });
   }
   return changes;
 }
@@ -477,6 +528,14 @@ function compareChanges(a: Change, b: Change): number {
 function compareDetail(a: Change, b: Change): number {
   if ((a.type === 'grant' || a.type === 'revoke') && (b.type === 'grant' || b.type === 'revoke')) {
     return compareObjects(a.object, b.object);
+  }
+  if (a.type === 'revoke-grant-option' && b.type === 'revoke-grant-option') {
+    // Object-level first, then column-level per privilege.
+    return (
+      compareObjects(a.object, b.object) ||
+      Number(a.columns !== undefined) - Number(b.columns !== undefined) ||
+      comparePrivileges(a.privileges[0] ?? '', b.privileges[0] ?? '')
+    );
   }
   if ((a.type === 'grant-columns' || a.type === 'revoke-columns') && a.type === b.type) {
     return (
