@@ -399,14 +399,7 @@ function planTargetGrants(
       privileges: group.privileges,
     });
   }
-  append(
-    changes,
-    planGrantOptions({
-      objects: heldObjects.filter((g) => wantedObjects.has(objectGrantKey(g))),
-      columns: survivingColumns.filter((g) => wantedColumns.has(columnGrantKey(g))),
-      base,
-    }),
-  );
+  append(changes, planGrantOptions({ objects: heldObjects, columns: heldColumns, base }));
   const revokedColumns = survivingColumns.filter((g) => !wantedColumns.has(columnGrantKey(g)));
   for (const group of groupColumnGrants(revokedColumns)) {
     changes.push({ ...base(group.grantee), type: 'revoke-columns', ...group.table, columns: group.columns });
@@ -430,28 +423,29 @@ function planTargetGrants(
 }
 
 /**
- * Grant options on privileges a managed role keeps: the privilege stays, the
- * right to pass it on goes. (A privilege revoked outright takes its grant
- * option with it.)
+ * Every grant option a managed role holds. On a privilege it keeps, the
+ * privilege stays and the right to pass it on goes. On one it loses, the
+ * option goes first: PostgreSQL's CASCADE there also ends what the role
+ * passed on, which would otherwise make the plain REVOKE fail.
  */
-function planGrantOptions(kept: {
+function planGrantOptions(held: {
   objects: readonly ObjectGrant[];
   columns: readonly ColumnGrant[];
   base: (grantee: string) => { target: string; role: string; component: string };
 }): Change[] {
   const changes: Change[] = [];
-  for (const group of groupObjectGrants(kept.objects.filter((g) => g.grantable === true))) {
+  for (const group of groupObjectGrants(held.objects.filter((g) => g.grantable === true))) {
     changes.push({
-      ...kept.base(group.grantee),
+      ...held.base(group.grantee),
       type: 'revoke-grant-option',
       object: group.object,
       privileges: group.privileges,
     });
   }
-  for (const group of groupColumnGrants(kept.columns.filter((g) => g.grantable === true))) {
+  for (const group of groupColumnGrants(held.columns.filter((g) => g.grantable === true))) {
     const { schema, table, privilege } = group.table;
     changes.push({
-      ...kept.base(group.grantee),
+      ...held.base(group.grantee),
       type: 'revoke-grant-option',
       object: { kind: 'table', schema, table },
       privileges: [privilege],

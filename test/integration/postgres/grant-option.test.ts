@@ -31,11 +31,13 @@ describe('grant options on PostgreSQL', () => {
     return rows.map((r) => r.g);
   }
 
-  async function publicCanSelect(): Promise<boolean> {
-    const rows = await s.sql<{ ok: boolean }>(
-      `select has_table_privilege('public', 'public.users', 'SELECT') as ok`,
+  /** What PUBLIC holds on users: `select`, `delete`. */
+  async function publicHolds(): Promise<string[]> {
+    const rows = await s.sql<{ p: string }>(
+      `select lower(p) as p from unnest(array['SELECT', 'DELETE']) as p
+       where has_table_privilege('public', 'public.users', p) order by 1`,
     );
-    return rows[0]?.ok === true;
+    return rows.map((r) => r.p);
   }
 
   beforeAll(async () => {
@@ -48,7 +50,8 @@ describe('grant options on PostgreSQL', () => {
     url = s.credentials('api').targets.main1?.url as string;
     await s.sql(
       `grant select, insert on users to "${role}" with grant option;
-       grant update (name) on users to "${role}" with grant option;`,
+       grant update (name) on users to "${role}" with grant option;
+       grant delete on users to "${role}" with grant option;`,
     );
   });
   afterAll(async () => {
@@ -56,11 +59,11 @@ describe('grant options on PostgreSQL', () => {
   });
 
   it('verify and plan report the grant options, apply revokes them and the login can no longer pass privileges on', async () => {
-    expect(await grantOptions()).toEqual(['insert', 'select', 'update(name)']);
-    // The grant option works: the login passes SELECT on to PUBLIC, and it sticks.
-    expect(await publicCanSelect()).toBe(false);
-    await engine.query(url, 'grant select on users to public');
-    expect(await publicCanSelect()).toBe(true);
+    expect(await grantOptions()).toEqual(['delete', 'insert', 'select', 'update(name)']);
+    // The grant option works: the login passes privileges on to PUBLIC, and they stick.
+    expect(await publicHolds()).toEqual([]);
+    await engine.query(url, 'grant select, delete on users to public');
+    expect(await publicHolds()).toEqual(['delete', 'select']);
 
     const verified = await s.cli('verify');
     expect(verified.code).toBe(3);
@@ -68,11 +71,13 @@ describe('grant options on PostgreSQL', () => {
     expect(verified.stdout).toContain('extra   select with grant option on table public.users');
     expect(verified.stdout).toContain('extra   insert with grant option on table public.users');
     expect(verified.stdout).toContain('extra   update with grant option (name) on table public.users');
+    expect(verified.stdout).toContain('extra   delete on table public.users');
+    expect(verified.stdout).toContain('extra   delete with grant option on table public.users');
 
     const planned = await s.cli('plan', '--exit-code');
     expect(planned.code).toBe(3);
     expect(planned.stdout).toContain(
-      `- revoke the grant option for select, insert on table public.users from ${role}`,
+      `- revoke the grant option for select, insert, delete on table public.users from ${role}`,
     );
     expect(planned.stdout).toContain(
       `- revoke the grant option for update (name) on table public.users from ${role}`,
@@ -80,20 +85,21 @@ describe('grant options on PostgreSQL', () => {
     const json = JSON.parse((await s.cli('plan', '--format', 'json')).stdout) as {
       changes: { type: string }[];
     };
-    expect(json.changes.map((c) => c.type)).toEqual(['revoke-grant-option', 'revoke-grant-option']);
+    expect(json.changes.map((c) => c.type)).toEqual(['revoke-grant-option', 'revoke-grant-option', 'revoke']);
 
     const applied = await s.cli('apply');
     expect(applied.stderr).not.toMatch(/error/i);
     expect(applied.code).toBe(0);
     expect(await grantOptions()).toEqual([]);
-    // The privileges stay; what the login passed on with the option is gone with it (CASCADE).
+    // The policy's privileges stay, delete is gone; what the login passed on went with the
+    // options (CASCADE; without it PostgreSQL refuses the revoke of delete).
     expect(await engine.tableGrantsOf(s.db, 'users', role)).toEqual(['INSERT', 'SELECT']);
-    expect(await publicCanSelect()).toBe(false);
+    expect(await publicHolds()).toEqual([]);
 
     // PostgreSQL only warns when a GRANT gives nothing: check the effect, not the outcome.
     await engine.query(url, 'grant select on users to public');
     await engine.query(url, 'grant update (name) on users to public');
-    expect(await publicCanSelect()).toBe(false);
+    expect(await publicHolds()).toEqual([]);
     const publicColumns = await s.sql(
       `select 1 from information_schema.column_privileges where grantee = 'PUBLIC' and table_name = 'users'`,
     );

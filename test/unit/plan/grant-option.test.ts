@@ -37,7 +37,7 @@ function withGrantOptions(): Catalog {
           { grantee, object: { kind: 'schema', schema: 'public' }, privilege: 'usage' },
           { grantee, object: users, privilege: 'select', grantable: true },
           { grantee, object: users, privilege: 'insert', grantable: true },
-          // Not in the policy: revoked outright, which takes its grant option along.
+          // Not in the policy: its grant option goes first (PostgreSQL: with what it passed on), then itself.
           { grantee, object: users, privilege: 'delete', grantable: true },
         ],
         columnGrants: ['id', 'name'].map((column) => ({
@@ -60,7 +60,7 @@ function withGrantOptions(): Catalog {
 }
 
 describe('grant options', () => {
-  it('revokes the grant option on kept privileges, table and column level, and the extra privilege outright', () => {
+  it('revokes every grant option, table and column level, before it revokes the extra privilege', () => {
     expect(plan(desired([api]), withGrantOptions())).toEqual<Change[]>([
       {
         ...base,
@@ -73,7 +73,7 @@ describe('grant options', () => {
         ...base,
         type: 'revoke-grant-option',
         object: users,
-        privileges: ['select', 'insert'],
+        privileges: ['select', 'insert', 'delete'],
       },
       { ...base, type: 'revoke', object: users, privileges: ['delete'] },
     ]);
