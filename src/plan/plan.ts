@@ -16,8 +16,9 @@
  * - Order is safe: strip powers and revoke first, create before grant, drop last.
  */
 import { compareText, compareTuples } from '../util/compare.js';
-import { compareObjects, comparePrivileges, indexTables, objectKey, tableKey } from './objects.js';
+import { compareObjects, comparePrivileges, indexTables, objectKey } from './objects.js';
 import { RoleCollisionError, roleCollisions } from './ownership.js';
+import { policyGrants } from './policy-grants.js';
 import type {
   Catalog,
   Change,
@@ -37,7 +38,6 @@ import type {
   TargetCatalog,
 } from './types.js';
 import { PUBLIC_GRANTEE } from './types.js';
-import type { TableAccess } from '../policy/model.js';
 
 /** The catalog does not describe a target the desired state names: a bug in the caller. */
 export class PlanInputError extends Error {
@@ -313,6 +313,7 @@ interface WantedGrants {
   readonly columns: ColumnGrant[];
 }
 
+/** The policy's grants (policy-grants.ts, shared with verify) in catalog form, for the component's role. */
 function wantedGrants(
   component: DesiredComponent,
   target: DesiredTarget,
@@ -321,41 +322,19 @@ function wantedGrants(
 ): WantedGrants {
   const wanted: WantedGrants = { objects: [], columns: [] };
   const grantee = component.role;
-  const { capabilities } = catalog;
-  for (const db of component.databases) {
-    if (db.kind !== target.kind) continue;
-    const schema = db.schema ?? catalog.defaultSchema;
-    if (capabilities.schemaUsage) {
-      wanted.objects.push({ grantee, object: { kind: 'schema', schema }, privilege: 'usage' });
-    }
-    for (const access of db.tables) {
-      addTableGrants(grantee, schema, access, wanted);
-      const inserts = access.grants.some((g) => g.verb === 'insert');
-      if (!capabilities.ownedSequenceUsage || !inserts) continue;
-      // serial defaults call nextval() with the inserting role's privileges.
-      for (const sequence of tables.get(tableKey(schema, access.table))?.ownedSequences ?? []) {
-        wanted.objects.push({ grantee, object: { kind: 'sequence', schema, sequence }, privilege: 'usage' });
+  for (const { object, privilege, columns } of policyGrants(component, target, catalog, tables)) {
+    if (columns === 'all') {
+      wanted.objects.push({ grantee, object, privilege });
+    } else if (object.kind === 'table') {
+      // Validation allows columns only for select, insert and update.
+      const { schema, table } = object;
+      const columnPrivilege = privilege as ColumnPrivilege;
+      for (const column of columns) {
+        wanted.columns.push({ grantee, schema, table, column, privilege: columnPrivilege });
       }
     }
   }
-  const anyGrant = wanted.objects.length + wanted.columns.length > 0;
-  if (capabilities.databaseConnect && anyGrant) {
-    wanted.objects.push({ grantee, object: { kind: 'database' }, privilege: 'connect' });
-  }
   return wanted;
-}
-
-function addTableGrants(grantee: string, schema: string, access: TableAccess, wanted: WantedGrants): void {
-  const { table } = access;
-  for (const grant of access.grants) {
-    if (grant.columns === 'all') {
-      wanted.objects.push({ grantee, object: { kind: 'table', schema, table }, privilege: grant.verb });
-      continue;
-    }
-    // Validation allows columns only for select, insert and update.
-    const privilege = grant.verb as ColumnPrivilege;
-    for (const column of grant.columns) wanted.columns.push({ grantee, schema, table, column, privilege });
-  }
 }
 
 function planTargetGrants(
