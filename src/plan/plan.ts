@@ -337,12 +337,12 @@ function wantedGrants(
   return wanted;
 }
 
-function planTargetGrants(
+/** Every grant the components want on this target, by key. */
+function wantedOnTarget(
   target: DesiredTarget,
   catalog: TargetCatalog,
   components: readonly DesiredComponent[],
-  managed: ReadonlyMap<string, ManagedName>,
-): Change[] {
+): { wantedObjects: Map<string, ObjectGrant>; wantedColumns: Map<string, ColumnGrant> } {
   const wantedObjects = new Map<string, ObjectGrant>();
   const wantedColumns = new Map<string, ColumnGrant>();
   const tables = indexTables(catalog.tables);
@@ -351,6 +351,16 @@ function planTargetGrants(
     for (const g of wanted.objects) wantedObjects.set(objectGrantKey(g), g);
     for (const g of wanted.columns) wantedColumns.set(columnGrantKey(g), g);
   }
+  return { wantedObjects, wantedColumns };
+}
+
+function planTargetGrants(
+  target: DesiredTarget,
+  catalog: TargetCatalog,
+  components: readonly DesiredComponent[],
+  managed: ReadonlyMap<string, ManagedName>,
+): Change[] {
+  const { wantedObjects, wantedColumns } = wantedOnTarget(target, catalog, components);
   const heldObjects = catalog.grants.filter((g) => managed.has(g.grantee));
   const heldColumns = catalog.columnGrants.filter((g) => managed.has(g.grantee));
   const revokedObjects = heldObjects.filter((g) => !wantedObjects.has(objectGrantKey(g)));
