@@ -270,6 +270,7 @@ function sign(change: Change): string {
     case 'revoke-membership':
     case 'revoke':
     case 'revoke-columns':
+    case 'revoke-grant-option':
     case 'drop-login':
     case 'drop-role':
     case 'forget-role':

@@ -4,7 +4,8 @@
  */
 import type { EffectivePrivilege } from '../dialects/dialect.js';
 import { compareText, compareTuples } from '../util/compare.js';
-import { indexTables, tableKey } from './objects.js';
+import { indexTables } from './objects.js';
+import { policyGrants } from './policy-grants.js';
 import type { DesiredComponent, DesiredTarget, TargetCatalog } from './types.js';
 
 export interface PrivilegeDifference {
@@ -17,38 +18,30 @@ export interface PrivilegeDifference {
   readonly columns: 'all' | readonly string[];
 }
 
-/** The privileges a component's policy gives it on one target, as the login should see them. */
+/**
+ * The privileges a component's policy gives it on one target, as the login
+ * should see them: the planner's own expansion (policy-grants.ts). CONNECT
+ * on the database is left out: logging in at all shows it.
+ */
 export function expectedPrivileges(
   component: DesiredComponent,
   target: DesiredTarget,
   catalog: TargetCatalog,
 ): EffectivePrivilege[] {
-  const expected: EffectivePrivilege[] = [];
-  const tables = indexTables(catalog.tables);
-  for (const db of component.databases) {
-    if (db.kind !== target.kind) continue;
-    const schema = db.schema ?? catalog.defaultSchema;
-    if (catalog.capabilities.schemaUsage) {
-      expected.push({ kind: 'schema', schema, name: schema, privilege: 'usage', columns: 'all' });
-    }
-    for (const access of db.tables) {
-      for (const grant of access.grants) {
-        expected.push({
-          kind: 'table',
-          schema,
-          name: access.table,
-          privilege: grant.verb,
-          columns: grant.columns,
-        });
+  return policyGrants(component, target, catalog, indexTables(catalog.tables)).flatMap(
+    ({ object, privilege, columns }): EffectivePrivilege[] => {
+      switch (object.kind) {
+        case 'database':
+          return [];
+        case 'schema':
+          return [{ kind: 'schema', schema: object.schema, name: object.schema, privilege, columns }];
+        case 'table':
+          return [{ kind: 'table', schema: object.schema, name: object.table, privilege, columns }];
+        case 'sequence':
+          return [{ kind: 'sequence', schema: object.schema, name: object.sequence, privilege, columns }];
       }
-      const inserts = access.grants.some((g) => g.verb === 'insert');
-      if (!inserts || !catalog.capabilities.ownedSequenceUsage) continue;
-      for (const sequence of tables.get(tableKey(schema, access.table))?.ownedSequences ?? []) {
-        expected.push({ kind: 'sequence', schema, name: sequence, privilege: 'usage', columns: 'all' });
-      }
-    }
-  }
-  return expected;
+    },
+  );
 }
 
 /** The schemas verify asks the login about on this target. */

@@ -4,17 +4,21 @@
  * Pure and deterministic: no I/O, no clock, no randomness; the same input
  * gives the same changes in the same order. Rules:
  * - Managed roles are `<app>_<component>` (login) and `<app>_<component>_role`
- *   (grants) for every component in the policies, plus roles that carry
- *   dbwarden's marker and the `<app>_` prefix (components since removed).
- *   Every other role is never touched.
+ *   (grants) for every component in the policies, plus roles that carry this
+ *   app's marker and the `<app>_` prefix (components since removed).
+ *   Every other role is never touched; above all one that carries another
+ *   app's marker, whatever its prefix. A policy naming such a role is a
+ *   collision: plan throws RoleCollisionError (callers check first).
  * - A managed role ends up with exactly the privileges its policy asks for:
- *   everything else it holds is revoked, including memberships in other roles
- *   and powers such as superuser.
+ *   everything else it holds is revoked, including grant options,
+ *   memberships in other roles and powers such as superuser.
  * - A component without databases gets no login; an existing one is dropped.
  * - Order is safe: strip powers and revoke first, create before grant, drop last.
  */
 import { compareText, compareTuples } from '../util/compare.js';
-import { compareObjects, comparePrivileges, indexTables, objectKey, tableKey } from './objects.js';
+import { compareObjects, comparePrivileges, indexTables, objectKey } from './objects.js';
+import { RoleCollisionError, roleCollisions } from './ownership.js';
+import { policyGrants } from './policy-grants.js';
 import type {
   Catalog,
   Change,
@@ -34,7 +38,6 @@ import type {
   TargetCatalog,
 } from './types.js';
 import { PUBLIC_GRANTEE } from './types.js';
-import type { TableAccess } from '../policy/model.js';
 
 /** The catalog does not describe a target the desired state names: a bug in the caller. */
 export class PlanInputError extends Error {
@@ -45,6 +48,7 @@ export class PlanInputError extends Error {
 const PHASES: readonly ChangeType[] = [
   'adopt-role',
   'alter-role',
+  'revoke-grant-option',
   'revoke-columns',
   'revoke',
   'revoke-membership',
@@ -65,6 +69,8 @@ interface ManagedName {
 }
 
 export function plan(desired: DesiredState, catalog: Catalog, options: PlanOptions = {}): Change[] {
+  const collisions = roleCollisions(desired, catalog);
+  if (collisions.length > 0) throw new RoleCollisionError(collisions);
   const changes: Change[] = [];
   for (const [cluster, targets] of targetsByCluster(desired, catalog)) {
     const clusterCatalog = catalog.clusters[cluster];
@@ -145,7 +151,11 @@ function planPublicHardening(target: DesiredTarget, catalog: TargetCatalog): Cha
   }));
 }
 
-/** Every name dbwarden manages on this cluster, with the component it belongs to. */
+/**
+ * Every name dbwarden manages on this cluster, with the component it belongs
+ * to. A marked role counts only when the marker is this app's: app `cx` reads
+ * app `cx_x`'s roles too (same prefix), and must leave them alone.
+ */
 function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<string, ManagedName> {
   const names = new Map<string, ManagedName>();
   for (const c of desired.components) {
@@ -154,7 +164,8 @@ function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<strin
   }
   const prefix = `${desired.app}_`;
   for (const role of cluster.roles) {
-    if (names.has(role.name) || !role.managedMarker || !role.name.startsWith(prefix)) continue;
+    if (names.has(role.name) || !role.managedMarker || role.otherApp !== undefined) continue;
+    if (!role.name.startsWith(prefix)) continue;
     names.set(role.name, { component: componentOf(role.name, prefix), canLogin: role.canLogin });
   }
   return names;
@@ -302,6 +313,7 @@ interface WantedGrants {
   readonly columns: ColumnGrant[];
 }
 
+/** The policy's grants (policy-grants.ts, shared with verify) in catalog form, for the component's role. */
 function wantedGrants(
   component: DesiredComponent,
   target: DesiredTarget,
@@ -310,49 +322,27 @@ function wantedGrants(
 ): WantedGrants {
   const wanted: WantedGrants = { objects: [], columns: [] };
   const grantee = component.role;
-  const { capabilities } = catalog;
-  for (const db of component.databases) {
-    if (db.kind !== target.kind) continue;
-    const schema = db.schema ?? catalog.defaultSchema;
-    if (capabilities.schemaUsage) {
-      wanted.objects.push({ grantee, object: { kind: 'schema', schema }, privilege: 'usage' });
-    }
-    for (const access of db.tables) {
-      addTableGrants(grantee, schema, access, wanted);
-      const inserts = access.grants.some((g) => g.verb === 'insert');
-      if (!capabilities.ownedSequenceUsage || !inserts) continue;
-      // serial defaults call nextval() with the inserting role's privileges.
-      for (const sequence of tables.get(tableKey(schema, access.table))?.ownedSequences ?? []) {
-        wanted.objects.push({ grantee, object: { kind: 'sequence', schema, sequence }, privilege: 'usage' });
+  for (const { object, privilege, columns } of policyGrants(component, target, catalog, tables)) {
+    if (columns === 'all') {
+      wanted.objects.push({ grantee, object, privilege });
+    } else if (object.kind === 'table') {
+      // Validation allows columns only for select, insert and update.
+      const { schema, table } = object;
+      const columnPrivilege = privilege as ColumnPrivilege;
+      for (const column of columns) {
+        wanted.columns.push({ grantee, schema, table, column, privilege: columnPrivilege });
       }
     }
-  }
-  const anyGrant = wanted.objects.length + wanted.columns.length > 0;
-  if (capabilities.databaseConnect && anyGrant) {
-    wanted.objects.push({ grantee, object: { kind: 'database' }, privilege: 'connect' });
   }
   return wanted;
 }
 
-function addTableGrants(grantee: string, schema: string, access: TableAccess, wanted: WantedGrants): void {
-  const { table } = access;
-  for (const grant of access.grants) {
-    if (grant.columns === 'all') {
-      wanted.objects.push({ grantee, object: { kind: 'table', schema, table }, privilege: grant.verb });
-      continue;
-    }
-    // Validation allows columns only for select, insert and update.
-    const privilege = grant.verb as ColumnPrivilege;
-    for (const column of grant.columns) wanted.columns.push({ grantee, schema, table, column, privilege });
-  }
-}
-
-function planTargetGrants(
+/** Every grant the components want on this target, by key. */
+function wantedOnTarget(
   target: DesiredTarget,
   catalog: TargetCatalog,
   components: readonly DesiredComponent[],
-  managed: ReadonlyMap<string, ManagedName>,
-): Change[] {
+): { wantedObjects: Map<string, ObjectGrant>; wantedColumns: Map<string, ColumnGrant> } {
   const wantedObjects = new Map<string, ObjectGrant>();
   const wantedColumns = new Map<string, ColumnGrant>();
   const tables = indexTables(catalog.tables);
@@ -361,6 +351,16 @@ function planTargetGrants(
     for (const g of wanted.objects) wantedObjects.set(objectGrantKey(g), g);
     for (const g of wanted.columns) wantedColumns.set(columnGrantKey(g), g);
   }
+  return { wantedObjects, wantedColumns };
+}
+
+function planTargetGrants(
+  target: DesiredTarget,
+  catalog: TargetCatalog,
+  components: readonly DesiredComponent[],
+  managed: ReadonlyMap<string, ManagedName>,
+): Change[] {
+  const { wantedObjects, wantedColumns } = wantedOnTarget(target, catalog, components);
   const heldObjects = catalog.grants.filter((g) => managed.has(g.grantee));
   const heldColumns = catalog.columnGrants.filter((g) => managed.has(g.grantee));
   const revokedObjects = heldObjects.filter((g) => !wantedObjects.has(objectGrantKey(g)));
@@ -388,6 +388,7 @@ function planTargetGrants(
       privileges: group.privileges,
     });
   }
+  append(changes, planGrantOptions({ objects: heldObjects, columns: heldColumns, base }));
   const revokedColumns = survivingColumns.filter((g) => !wantedColumns.has(columnGrantKey(g)));
   for (const group of groupColumnGrants(revokedColumns)) {
     changes.push({ ...base(group.grantee), type: 'revoke-columns', ...group.table, columns: group.columns });
@@ -406,6 +407,39 @@ function planTargetGrants(
   );
   for (const group of groupColumnGrants(grantedColumns)) {
     changes.push({ ...base(group.grantee), type: 'grant-columns', ...group.table, columns: group.columns });
+  }
+  return changes;
+}
+
+/**
+ * Every grant option a managed role holds. On a privilege it keeps, the
+ * privilege stays and the right to pass it on goes. On one it loses, the
+ * option goes first: PostgreSQL's CASCADE there also ends what the role
+ * passed on, which would otherwise make the plain REVOKE fail.
+ */
+function planGrantOptions(held: {
+  objects: readonly ObjectGrant[];
+  columns: readonly ColumnGrant[];
+  base: (grantee: string) => { target: string; role: string; component: string };
+}): Change[] {
+  const changes: Change[] = [];
+  for (const group of groupObjectGrants(held.objects.filter((g) => g.grantable === true))) {
+    changes.push({
+      ...held.base(group.grantee),
+      type: 'revoke-grant-option',
+      object: group.object,
+      privileges: group.privileges,
+    });
+  }
+  for (const group of groupColumnGrants(held.columns.filter((g) => g.grantable === true))) {
+    const { schema, table, privilege } = group.table;
+    changes.push({
+      ...held.base(group.grantee),
+      type: 'revoke-grant-option',
+      object: { kind: 'table', schema, table },
+      privileges: [privilege],
+      columns: group.columns,
+    });
   }
   return changes;
 }
@@ -477,6 +511,14 @@ function compareChanges(a: Change, b: Change): number {
 function compareDetail(a: Change, b: Change): number {
   if ((a.type === 'grant' || a.type === 'revoke') && (b.type === 'grant' || b.type === 'revoke')) {
     return compareObjects(a.object, b.object);
+  }
+  if (a.type === 'revoke-grant-option' && b.type === 'revoke-grant-option') {
+    // Object-level first, then column-level per privilege.
+    return (
+      compareObjects(a.object, b.object) ||
+      Number(a.columns !== undefined) - Number(b.columns !== undefined) ||
+      comparePrivileges(a.privileges[0] ?? '', b.privileges[0] ?? '')
+    );
   }
   if ((a.type === 'grant-columns' || a.type === 'revoke-columns') && a.type === b.type) {
     return (

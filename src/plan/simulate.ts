@@ -70,6 +70,13 @@ function applyOne(
   const cluster = clusters.get(target.cluster) as MutableCluster;
   const clusterTargets = [...targets.values()].filter((t) => t.cluster === target.cluster);
   const role = cluster.roles.get(change.role);
+  // Another app's role is never changed in any way: a plan that tries is a planner bug.
+  // (Revoking a managed member's membership in another app's role changes only the member.)
+  for (const name of touchedRoles(change)) {
+    const otherApp = cluster.roles.get(name)?.otherApp;
+    if (otherApp !== undefined)
+      throw new SimulationError(`${change.type}: ${name} belongs to app ${otherApp}`);
+  }
   const needRole = (): RoleState => {
     if (!role) throw new SimulationError(`${change.type}: role ${change.role} does not exist`);
     return role;
@@ -154,6 +161,9 @@ function applyOne(
         }
       }
       return;
+    case 'revoke-grant-option':
+      revokeGrantOption(change, target);
+      return;
     case 'grant-columns':
       needRole();
       for (const column of change.columns) {
@@ -200,6 +210,46 @@ function applyOne(
         (m) => m.role !== change.role && m.member !== change.role,
       );
       return;
+    }
+  }
+}
+
+/** The roles a change alters. */
+function touchedRoles(change: Change): string[] {
+  if (change.type === 'revoke-membership') return [change.member];
+  if (change.type === 'grant-membership') return [change.role, change.member];
+  return [change.role];
+}
+
+/** Clears `grantable` on each grant named; each must be held with the grant option. */
+function revokeGrantOption(
+  change: Extract<Change, { type: 'revoke-grant-option' }>,
+  target: MutableTarget,
+): void {
+  const fail = (what: string) =>
+    new SimulationError(`revoke-grant-option: ${change.role} holds no grant option for ${what}`);
+  for (const privilege of change.privileges) {
+    if (change.columns === undefined) {
+      const grant = { grantee: change.role, object: change.object, privilege };
+      const index = target.grants.findIndex((g) => sameObjectGrant(g, grant) && g.grantable === true);
+      if (index < 0) throw fail(privilege);
+      target.grants[index] = { ...grant };
+      continue;
+    }
+    if (change.object.kind !== 'table') throw fail(`columns of a ${change.object.kind}`);
+    for (const column of change.columns) {
+      const grant = {
+        grantee: change.role,
+        schema: change.object.schema,
+        table: change.object.table,
+        column,
+      };
+      const index = target.columnGrants.findIndex(
+        (g) => sameColumnGrant(g, { ...grant, privilege: g.privilege }) && g.privilege === privilege,
+      );
+      const held = target.columnGrants[index];
+      if (!held || held.grantable !== true) throw fail(`${privilege} (${column})`);
+      target.columnGrants[index] = { ...grant, privilege: held.privilege };
     }
   }
 }

@@ -67,8 +67,16 @@ export type ObjectRef =
 export interface RoleState {
   readonly name: string;
   readonly canLogin: boolean;
-  /** Carries dbwarden's marker (made by dbwarden or adopted by it). */
+  /** Carries this app's dbwarden marker (made by dbwarden or adopted by it). */
   readonly managedMarker: boolean;
+  /**
+   * The app named by the dbwarden marker the role carries, when that is
+   * another app (PostgreSQL: its COMMENT; MySQL: its row in
+   * dbwarden.managed_roles). Such a role is that app's: it is never altered,
+   * revoked from, dropped or marked again, and a policy that names it is a
+   * collision between the two apps (see ownership.ts).
+   */
+  readonly otherApp?: string;
   /**
    * Powers beyond plain table access that a managed role must not have
    * (PostgreSQL: superuser, createdb, createrole, replication, bypassrls).
@@ -92,6 +100,13 @@ export interface ObjectGrant {
   readonly grantee: string;
   readonly object: ObjectRef;
   readonly privilege: Privilege;
+  /**
+   * Held WITH GRANT OPTION: the grantee may pass the privilege on (PostgreSQL
+   * reports it per privilege). A managed role never keeps a grant option.
+   * MySQL's grant option covers a whole table or database, not one
+   * privilege: that engine reports it as the privilege `grant option` instead.
+   */
+  readonly grantable?: boolean;
 }
 
 export interface ColumnGrant {
@@ -100,6 +115,8 @@ export interface ColumnGrant {
   readonly table: string;
   readonly column: string;
   readonly privilege: ColumnPrivilege;
+  /** Held WITH GRANT OPTION on this column (see ObjectGrant.grantable). */
+  readonly grantable?: boolean;
 }
 
 export interface TableInfo {
@@ -140,6 +157,17 @@ export interface ClusterCatalog {
    * stale mark would make a later, unrelated role of that name look managed.
    */
   readonly staleMarks?: readonly string[];
+  /**
+   * Names another app's dbwarden mark claims whose role is not in `roles`
+   * (MySQL: the account is at another host, or gone). A policy naming one
+   * collides with that app as if the role existed.
+   */
+  readonly otherAppMarks?: readonly OtherAppMark[];
+}
+
+export interface OtherAppMark {
+  readonly role: string;
+  readonly app: string;
 }
 
 export interface TargetCatalog {
@@ -210,6 +238,17 @@ export type Change =
       readonly type: 'revoke';
       readonly object: ObjectRef;
       readonly privileges: readonly Privilege[];
+    })
+  /**
+   * Take away the right to pass privileges on (WITH GRANT OPTION) and keep
+   * the privileges themselves. `columns`: the grant option for one privilege
+   * on these columns of the table `object`; absent: on `object` itself.
+   */
+  | (RoleChangeBase & {
+      readonly type: 'revoke-grant-option';
+      readonly object: ObjectRef;
+      readonly privileges: readonly Privilege[];
+      readonly columns?: readonly string[];
     })
   | (RoleChangeBase & {
       readonly type: 'grant-columns';

@@ -5,6 +5,7 @@
 import { InvalidInputError } from '../errors.js';
 import type { IntrospectRequest } from '../dialects/dialect.js';
 import { missingObjects } from '../plan/missing.js';
+import { roleCollisions } from '../plan/ownership.js';
 import { tableKey } from '../plan/objects.js';
 import type { Catalog, ClusterCatalog, DesiredState, TargetCatalog } from '../plan/types.js';
 import { displayName } from '../util/printable.js';
@@ -28,7 +29,11 @@ export function introspectRequest(desired: DesiredState, target: OpenTarget): In
   };
 }
 
-/** Roles come from each cluster's first target (by name); every target reports its own grants. */
+/**
+ * Roles come from each cluster's first target (by name); every target reports
+ * its own grants. Refuses (exit 2) a policy that names another app's role:
+ * plan, apply and verify all stop here, before anything is written.
+ */
 export async function readCatalog(desired: DesiredState, targets: readonly OpenTarget[]): Promise<Catalog> {
   const clusters: Record<string, ClusterCatalog> = {};
   const catalogs: Record<string, TargetCatalog> = {};
@@ -37,7 +42,25 @@ export async function readCatalog(desired: DesiredState, targets: readonly OpenT
     clusters[snapshot.target.cluster] ??= snapshot.cluster;
     catalogs[open.target.name] = snapshot.target;
   }
-  return { clusters, targets: catalogs };
+  const catalog = { clusters, targets: catalogs };
+  refuseRoleCollisions(desired, catalog);
+  return catalog;
+}
+
+/** Exit 2 when a login or grant role of this app is marked as another app's. */
+export function refuseRoleCollisions(desired: DesiredState, catalog: Catalog): void {
+  const collisions = roleCollisions(desired, catalog);
+  if (collisions.length === 0) return;
+  const lines = collisions.map(
+    (c) =>
+      `  target ${c.target}: role ${displayName(c.role)} belongs to app ${displayName(c.otherApp)} (its dbwarden marker), but app ${displayName(desired.app)}'s component ${displayName(c.component)} wants that name`,
+  );
+  throw new InvalidInputError(
+    `app ${displayName(desired.app)} and another app on the same server want the same role names; nothing was changed:\n${lines.join('\n')}`,
+    {
+      hint: `rename the component (or the app) so that its <app>_<component> names differ; dbwarden never adopts, changes or drops a role another app marked`,
+    },
+  );
 }
 
 /** Exit 2 before anything is applied when a policy names what a target lacks. */

@@ -65,7 +65,8 @@ export async function introspectTarget(
   const dynamic = flavor.dynamicPrivilegesSql
     ? (await query(flavor.dynamicPrivilegesSql, [prefix])).filter((d) => isCandidate(d.user, d.host))
     : [];
-  const marked = await markedRoles(query, request.app);
+  const marks = await readMarks(query, prefix);
+  const marked = new Set([...marks].filter(([, app]) => app === request.app).map(([name]) => name));
   const tables = await readTables(query, request);
   const dbGrants = await query(
     `select Host as host, Db as db, User as user${selectList('d', privColumns.db)} from mysql.db d where User like ?`,
@@ -90,9 +91,16 @@ export async function introspectTarget(
   return {
     cluster: {
       staleMarks: [...marked].filter((name) => !candidates.has(name)).sort(compareText),
+      otherAppMarks: [...marks]
+        .filter(([name, app]) => app !== request.app && !candidates.has(name))
+        .map(([role, app]) => ({ role, app }))
+        .sort((a, b) => compareText(a.role, b.role)),
       roles: accounts
         .filter((a) => isCandidate(a.name, a.host))
-        .map((a) => toRoleState(a, privColumns.user, dynamic, marked, request.accounts)),
+        .map((a) => ({
+          ...toRoleState(a, privColumns.user, dynamic, marked, request.accounts),
+          ...otherApp(marks.get(String(a.name)), request.app),
+        })),
       memberships: memberships
         .filter((m) => isCandidate(m.member, m.member_host))
         .map((m) => toMembership(String(m.role), String(m.member), defaultRoles)),
@@ -166,14 +174,23 @@ function candidateAccounts(
   return candidates;
 }
 
-async function markedRoles(query: QueryRows, app: string): Promise<Set<string>> {
+/**
+ * Every mark on a candidate name, name -> app: this app's and other apps'.
+ * App `cx` reads the `cx_` names of app `cx_x` too, and must know they are
+ * that app's (never to be adopted, locked or revoked from).
+ */
+async function readMarks(query: QueryRows, prefix: string): Promise<Map<string, string>> {
   try {
-    const rows = await query(`select name from ${MARKS_TABLE} where app = ?`, [app]);
-    return new Set(rows.map((r) => String(r.name)));
+    const rows = await query(`select name, app from ${MARKS_TABLE} where name like ?`, [prefix]);
+    return new Map(rows.map((r) => [String(r.name), String(r.app)]));
   } catch (err) {
-    if (NO_MARKS_YET.has(String((err as { code?: unknown }).code))) return new Set();
+    if (NO_MARKS_YET.has(String((err as { code?: unknown }).code))) return new Map();
     throw err;
   }
+}
+
+function otherApp(markedBy: string | undefined, app: string): { otherApp?: string } {
+  return markedBy === undefined || markedBy === app ? {} : { otherApp: markedBy };
 }
 
 async function readTables(query: QueryRows, request: IntrospectRequest): Promise<TableInfo[]> {

@@ -92,6 +92,14 @@ export function renderChange(change: Change, context: RenderContext): Statement[
         ),
       ];
     }
+    case 'revoke-grant-option':
+      // MySQL's grant option covers the whole table or database, whichever privileges or columns.
+      return [
+        plain(
+          `revoke the grant option on ${describeObject(change.object)} from ${name}`,
+          `REVOKE GRANT OPTION ON ${objectSql(change.object)} FROM ${who}`,
+        ),
+      ];
     case 'grant-columns':
     case 'revoke-columns': {
       const grant = change.type === 'grant-columns';

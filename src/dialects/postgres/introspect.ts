@@ -16,7 +16,7 @@ import type {
 } from '../../plan/types.js';
 import { PUBLIC_GRANTEE } from '../../plan/types.js';
 import type { IntrospectRequest, TargetSnapshot } from '../dialect.js';
-import { isManagedMarker } from './render.js';
+import { markerApp } from './render.js';
 
 export const POSTGRES_CAPABILITIES: GrantCapabilities = {
   databaseConnect: true,
@@ -59,37 +59,48 @@ join unnest($1::text[], $2::text[]) as wanted(schema, name) on wanted.schema = n
 where c.relkind in ('r', 'p', 'v', 'm', 'f')`;
 
 /**
+ * WITH GRANT OPTION from any grantor (aclexplode gives one row per grantor).
+ * An owner's grant options are implicit and cannot be revoked, so they are
+ * not reported (the owner's privileges themselves are).
+ */
+function grantable(acl: string, owner: string): string {
+  return `bool_or(${acl}.is_grantable and ${acl}.grantee <> ${owner})`;
+}
+
+/**
  * Object privileges of candidate roles on this database, its schemas, tables
  * and sequences, plus PUBLIC's on the database and schema public (hardenPublic).
  */
 const GRANTS_SQL = `
 with acl as (
-  select 'database' as kind, null::text as schema, null::text as name, e.grantee, e.privilege_type
+  select 'database' as kind, null::text as schema, null::text as name, d.datdba as owner, e.*
   from pg_catalog.pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) e
   where d.datname = current_database()
   union all
-  select 'schema', n.nspname, null, e.grantee, e.privilege_type
+  select 'schema', n.nspname, null, n.nspowner, e.*
   from pg_catalog.pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) e
   union all
-  select case when c.relkind = 'S' then 'sequence' else 'table' end, n.nspname, c.relname, e.grantee, e.privilege_type
+  select case when c.relkind = 'S' then 'sequence' else 'table' end, n.nspname, c.relname, c.relowner, e.*
   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) e
   where c.relacl is not null and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
 )
 select acl.kind, acl.schema, acl.name, coalesce(r.rolname, '${PUBLIC_GRANTEE}') as grantee,
-       lower(acl.privilege_type) as privilege
+       lower(acl.privilege_type) as privilege, ${grantable('acl', 'acl.owner')} as grantable
 from acl left join pg_catalog.pg_roles r on r.oid = acl.grantee
 where (r.oid is not null and starts_with(r.rolname, $1))
-   or (acl.grantee = 0 and (acl.kind = 'database' or (acl.kind = 'schema' and acl.schema = 'public')))`;
+   or (acl.grantee = 0 and (acl.kind = 'database' or (acl.kind = 'schema' and acl.schema = 'public')))
+group by acl.kind, acl.schema, acl.name, r.rolname, acl.privilege_type`;
 
 const COLUMN_GRANTS_SQL = `
 select n.nspname as schema, c.relname as table, a.attname as column, r.rolname as grantee,
-       lower(e.privilege_type) as privilege
+       lower(e.privilege_type) as privilege, ${grantable('e', 'c.relowner')} as grantable
 from pg_catalog.pg_attribute a
 join pg_catalog.pg_class c on c.oid = a.attrelid
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace,
      aclexplode(a.attacl) e
 join pg_catalog.pg_roles r on r.oid = e.grantee
-where a.attacl is not null and not a.attisdropped and starts_with(r.rolname, $1)`;
+where a.attacl is not null and not a.attisdropped and starts_with(r.rolname, $1)
+group by n.nspname, c.relname, a.attname, r.rolname, e.privilege_type`;
 
 interface RoleRow {
   name: string;
@@ -125,8 +136,9 @@ export async function introspectTarget(
     name: string | null;
     grantee: string;
     privilege: string;
+    grantable: boolean;
   }>(GRANTS_SQL, prefix);
-  const columnGrants = await client.query<ColumnGrant>(COLUMN_GRANTS_SQL, prefix);
+  const columnGrants = await client.query<ColumnGrant & { grantable: boolean }>(COLUMN_GRANTS_SQL, prefix);
   return {
     cluster: {
       roles: roles.rows.map((row) => toRoleState(row, request.app)),
@@ -148,6 +160,7 @@ export async function introspectTarget(
         grantee: g.grantee,
         object: toObjectRef(g.kind, g.schema, g.name),
         privilege: g.privilege,
+        ...(g.grantable ? { grantable: true } : {}),
       })) satisfies ObjectGrant[],
       columnGrants: columnGrants.rows.map((g) => ({
         grantee: g.grantee,
@@ -155,6 +168,7 @@ export async function introspectTarget(
         table: g.table,
         column: g.column,
         privilege: g.privilege as ColumnPrivilege,
+        ...(g.grantable ? { grantable: true } : {}),
       })),
     },
   };
@@ -167,9 +181,16 @@ function toRoleState(row: RoleRow, app: string): RoleState {
   return {
     name: row.name,
     canLogin: row.can_login,
-    managedMarker: isManagedMarker(row.comment, app),
+    ...markerOf(row.comment, app),
     attributes,
   };
+}
+
+/** This app's marker, another app's (never to be touched), or none. */
+function markerOf(comment: string | null, app: string): Pick<RoleState, 'managedMarker' | 'otherApp'> {
+  const markedBy = markerApp(comment);
+  if (markedBy === undefined || markedBy === app) return { managedMarker: markedBy === app };
+  return { managedMarker: false, otherApp: markedBy };
 }
 
 function toObjectRef(kind: ObjectRef['kind'], schema: string | null, name: string | null): ObjectRef {

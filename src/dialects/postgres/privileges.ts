@@ -6,11 +6,27 @@
 import type pg from 'pg';
 import type { EffectivePrivilege } from '../dialect.js';
 
+/**
+ * Each privilege, and the right to pass it on (`select with grant option`),
+ * which no policy gives: verify reports any as extra.
+ */
+function withGrantOptions(privileges: readonly string[]): string[] {
+  return [...privileges, ...privileges.map((p) => `${p} WITH GRANT OPTION`)];
+}
+
 /** Table privileges (MAINTAIN exists only from PostgreSQL 17 and is left out). */
-const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
-const COLUMN_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'];
-const SEQUENCE_PRIVILEGES = ['USAGE', 'SELECT', 'UPDATE'];
-const SCHEMA_PRIVILEGES = ['USAGE', 'CREATE'];
+const TABLE_PRIVILEGES = withGrantOptions([
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'TRUNCATE',
+  'REFERENCES',
+  'TRIGGER',
+]);
+const COLUMN_PRIVILEGES = withGrantOptions(['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']);
+const SEQUENCE_PRIVILEGES = withGrantOptions(['USAGE', 'SELECT', 'UPDATE']);
+const SCHEMA_PRIVILEGES = withGrantOptions(['USAGE', 'CREATE']);
 
 const EFFECTIVE_SQL = `
 with rels as (

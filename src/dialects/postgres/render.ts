@@ -17,8 +17,9 @@ export function managedMarker(app: string): string {
   return `dbwarden: managed role of app ${app}; manual changes are reverted by dbwarden apply`;
 }
 
-export function isManagedMarker(comment: string | null, app: string): boolean {
-  return comment?.startsWith(`dbwarden: managed role of app ${app};`) ?? false;
+/** The app a role's marker names; undefined when the comment is no dbwarden marker. */
+export function markerApp(comment: string | null): string | undefined {
+  return /^dbwarden: managed role of app ([^;]+);/.exec(comment ?? '')?.[1];
 }
 
 /** Shown instead of a password verifier in plans and logs. */
@@ -109,6 +110,8 @@ export function renderChange(change: Change, context: RenderContext): Statement[
         ),
       ];
     }
+    case 'revoke-grant-option':
+      return [revokeGrantOption(change, context)];
     case 'grant-columns':
     case 'revoke-columns': {
       const grant = change.type === 'grant-columns';
@@ -132,6 +135,26 @@ export function renderChange(change: Change, context: RenderContext): Statement[
         ),
       ];
   }
+}
+
+/**
+ * Keeps the privileges, takes the right to pass them on. CASCADE: grants the
+ * role already made with that right (to PUBLIC, say) go too; without it the
+ * revoke fails while any exist.
+ */
+function revokeGrantOption(
+  change: Extract<Change, { type: 'revoke-grant-option' }>,
+  context: RenderContext,
+): Statement {
+  const columns = change.columns;
+  const privilegeSql = change.privileges.map(privilegeKeyword).join(', ');
+  const privilegeWords = change.privileges.join(', ');
+  const sqlColumns = columns ? ` (${columns.map(quoteIdent).join(', ')})` : '';
+  const wordColumns = columns ? ` (${columns.map(displayName).join(', ')})` : '';
+  return plain(
+    `revoke the grant option for ${privilegeWords}${wordColumns} on ${describeObject(change.object, context)} from ${displayName(change.role)}`,
+    `REVOKE GRANT OPTION FOR ${privilegeSql}${sqlColumns} ON ${objectSql(change.object, context)} FROM ${roleSpec(change.role)} CASCADE`,
+  );
 }
 
 function plain(intent: string, sql: string): Statement {

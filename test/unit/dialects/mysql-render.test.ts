@@ -93,6 +93,13 @@ describe('MariaDB rendering', () => {
     ]);
   });
 
+  it('revokes the grant option of a whole table (MySQL has no grant option per privilege)', () => {
+    const object = { kind: 'table', schema: 'nova_api', table: 'cells' } as const;
+    expect(
+      sql({ ...base, type: 'revoke-grant-option', role: 'nova_api_role', object, privileges: ['select'] }),
+    ).toEqual(['REVOKE GRANT OPTION ON `nova_api`.`cells` FROM `nova_api_role`']);
+  });
+
   it('refuses objects MySQL has no privileges on, and privileges it does not know', () => {
     expect(() =>
       sql({

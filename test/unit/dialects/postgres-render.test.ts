@@ -1,7 +1,7 @@
 /** The exact SQL PostgreSQL gets for every kind of change: no I/O. */
 import { describe, expect, it } from 'vitest';
 import type { RenderContext } from '../../../src/dialects/dialect.js';
-import { renderChange } from '../../../src/dialects/postgres/render.js';
+import { managedMarker, markerApp, renderChange } from '../../../src/dialects/postgres/render.js';
 import { quoteIdent, quoteLiteral } from '../../../src/dialects/postgres/sql.js';
 import type { Change } from '../../../src/plan/types.js';
 import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
@@ -131,6 +131,51 @@ describe('PostgreSQL rendering', () => {
         columns: ['id'],
       }),
     ).toEqual(['REVOKE REFERENCES ("id") ON TABLE "public"."instances" FROM "nova_api_role"']);
+  });
+
+  it('revokes grant options and keeps the privileges, table and column level, with CASCADE', () => {
+    const object = { kind: 'table', schema: 'public', table: 'users' } as const;
+    const [table] = renderChange(
+      {
+        ...base,
+        type: 'revoke-grant-option',
+        role: 'nova_api_role',
+        object,
+        privileges: ['select', 'insert'],
+      },
+      context,
+    );
+    expect(table?.sql).toBe(
+      'REVOKE GRANT OPTION FOR SELECT, INSERT ON TABLE "public"."users" FROM "nova_api_role" CASCADE',
+    );
+    expect(table?.intent).toBe(
+      'revoke the grant option for select, insert on table public.users from nova_api_role',
+    );
+    const [columns] = renderChange(
+      {
+        ...base,
+        type: 'revoke-grant-option',
+        role: 'nova_api_role',
+        object,
+        privileges: ['update'],
+        columns: ['email', 'name'],
+      },
+      context,
+    );
+    expect(columns?.sql).toBe(
+      'REVOKE GRANT OPTION FOR UPDATE ("email", "name") ON TABLE "public"."users" FROM "nova_api_role" CASCADE',
+    );
+    expect(columns?.intent).toBe(
+      'revoke the grant option for update (email, name) on table public.users from nova_api_role',
+    );
+  });
+
+  it('reads the app of a marker, so another app’s marked role is told apart from an unmarked one', () => {
+    expect(markerApp(managedMarker('cx_x'))).toBe('cx_x');
+    expect(markerApp(managedMarker('cx'))).toBe('cx');
+    expect(markerApp('dbwarden: managed role of app cx_x; manual changes are reverted')).toBe('cx_x');
+    expect(markerApp('made by hand for cx_x')).toBeUndefined();
+    expect(markerApp(null)).toBeUndefined();
   });
 
   it('revokes from PUBLIC as the keyword, not a quoted role', () => {

@@ -6,6 +6,7 @@ import type {
   DesiredComponent,
   DesiredState,
   GrantCapabilities,
+  RoleState,
   TableInfo,
   TargetCatalog,
 } from '../../../src/plan/types.js';
@@ -79,10 +80,18 @@ export function catalog(
   return { clusters, targets };
 }
 
+/** `marker`: true (default) this app's, false none, a string: that other app's marker. */
 export function role(
   name: string,
   canLogin = false,
-  extra: { marker?: boolean; attributes?: string[] } = {},
-) {
-  return { name, canLogin, managedMarker: extra.marker ?? true, attributes: extra.attributes ?? [] };
+  extra: { marker?: boolean | string; attributes?: string[] } = {},
+): RoleState {
+  const marker = extra.marker ?? true;
+  return {
+    name,
+    canLogin,
+    managedMarker: marker === true,
+    ...(typeof marker === 'string' ? { otherApp: marker } : {}),
+    attributes: extra.attributes ?? [],
+  };
 }

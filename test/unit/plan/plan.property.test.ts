@@ -5,13 +5,20 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyChanges, plan, PUBLIC_GRANTEE } from '../../../src/plan/index.js';
+import {
+  applyChanges,
+  plan,
+  PUBLIC_GRANTEE,
+  RoleCollisionError,
+  roleCollisions,
+} from '../../../src/plan/index.js';
 import type {
   Catalog,
   ClusterCatalog,
   DesiredState,
   GrantCapabilities,
   ObjectGrant,
+  RoleState,
   TargetCatalog,
 } from '../../../src/plan/types.js';
 import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
@@ -32,6 +39,9 @@ const ROLE_POOL = [
   ...COMPONENTS.flatMap((c) => [`nova_${c}`, `nova_${c}_role`]),
   'nova_old',
   'nova_old_role',
+  // App nova_x shares the nova_ prefix: its marked roles are never nova's.
+  'nova_x_api',
+  'nova_x_api_role',
   'nova',
   'nova_admin',
   'alice',
@@ -105,31 +115,49 @@ const publicGrantsArb = fc.subarray([
   { grantee: PUBLIC_GRANTEE, object: { kind: 'schema' as const, schema: 'public' }, privilege: 'create' },
 ]);
 
-const clusterArb: fc.Arbitrary<ClusterCatalog> = fc
-  .uniqueArray(
-    fc.record({
-      name: fc.constantFrom(...ROLE_POOL),
-      canLogin: fc.boolean(),
-      managedMarker: fc.boolean(),
-      attributes: fc.subarray(['createrole', 'superuser']),
-    }),
-    { selector: (r) => r.name, maxLength: ROLE_POOL.length },
-  )
-  .chain((roles) => {
-    const names = roles.map((r) => r.name);
-    const memberships =
-      names.length < 2
-        ? fc.constant([])
-        : fc.uniqueArray(
-            fc
-              .tuple(fc.constantFrom(...names), fc.constantFrom(...names), fc.boolean())
-              .filter(([role, member]) => role !== member)
-              // Some memberships do not pass on privileges (PostgreSQL 16: WITH INHERIT FALSE).
-              .map(([role, member, inherits]) => (inherits ? { role, member } : { role, member, inherits })),
-            { selector: (m) => `${m.role}>${m.member}`, maxLength: 8 },
-          );
-    return memberships.map((ms) => ({ roles, memberships: ms }));
-  });
+const COMPONENT_NAMES = new Set(COMPONENTS.flatMap((c) => [`nova_${c}`, `nova_${c}_role`]));
+
+/**
+ * Roles with no marker, nova's, or app nova_x's. `collisions`: nova_x's marker
+ * may sit on a name nova's policies use (plan must then refuse); otherwise
+ * only on names they do not use.
+ */
+const clusterArbOf = (collisions: boolean): fc.Arbitrary<ClusterCatalog> =>
+  fc
+    .uniqueArray(
+      fc.record({
+        name: fc.constantFrom(...ROLE_POOL),
+        canLogin: fc.boolean(),
+        marker: fc.constantFrom('none', 'nova', 'nova_x'),
+        attributes: fc.subarray(['createrole', 'superuser']),
+      }),
+      { selector: (r) => r.name, maxLength: ROLE_POOL.length },
+    )
+    .map((roles) =>
+      roles.map(({ marker, ...r }): RoleState => {
+        const other = marker === 'nova_x' && (collisions || !COMPONENT_NAMES.has(r.name));
+        return { ...r, managedMarker: marker === 'nova', ...(other ? { otherApp: 'nova_x' } : {}) };
+      }),
+    )
+    .chain((roles) => membershipsOf(roles));
+
+function membershipsOf(roles: RoleState[]): fc.Arbitrary<ClusterCatalog> {
+  const names = roles.map((r) => r.name);
+  const memberships =
+    names.length < 2
+      ? fc.constant([])
+      : fc.uniqueArray(
+          fc
+            .tuple(fc.constantFrom(...names), fc.constantFrom(...names), fc.boolean())
+            .filter(([role, member]) => role !== member)
+            // Some memberships do not pass on privileges (PostgreSQL 16: WITH INHERIT FALSE).
+            .map(([role, member, inherits]) => (inherits ? { role, member } : { role, member, inherits })),
+          { selector: (m) => `${m.role}>${m.member}`, maxLength: 8 },
+        );
+  return memberships.map((ms) => ({ roles, memberships: ms }));
+}
+
+const clusterArb = clusterArbOf(false);
 
 const objectArb = fc.oneof(
   fc.constant({ kind: 'database' as const }),
@@ -152,8 +180,11 @@ const targetArb = (
               grantee: fc.constantFrom(...grantees),
               object: objectArb,
               privilege: fc.constantFrom(...PRIVILEGES),
+              // Held WITH GRANT OPTION (PostgreSQL reports it per privilege).
+              grantable: fc.boolean(),
             }),
-            { selector: (g) => JSON.stringify(g), maxLength: 12 },
+            // One entry per grant, as the dialects report it (grantable or not).
+            { selector: (g) => JSON.stringify({ ...g, grantable: undefined }), maxLength: 12 },
           )
         : fc.constant([]),
       columnGrants: grantees.length
@@ -164,8 +195,10 @@ const targetArb = (
               table: fc.constantFrom(...TABLES),
               column: fc.constantFrom(...COLUMNS),
               privilege: fc.constantFrom('select' as const, 'insert' as const, 'update' as const),
+              grantable: fc.boolean(),
             }),
-            { selector: (g) => JSON.stringify(g), maxLength: 12 },
+            // One entry per grant, as the dialects report it (grantable or not).
+            { selector: (g) => JSON.stringify({ ...g, grantable: undefined }), maxLength: 12 },
           )
         : fc.constant([]),
     })
@@ -184,28 +217,33 @@ const targetArb = (
     }));
 
 /** One server for everything, or the API database on its own server. */
-const catalogArb: fc.Arbitrary<Catalog> = fc
-  .record({
-    split: fc.boolean(),
-    capabilities: fc.constantFrom(POSTGRES_CAPABILITIES, TABLES_ONLY),
-    c1: clusterArb,
-    c2: clusterArb,
-  })
-  .chain(({ split, capabilities, c1, c2 }) => {
-    const clusterOf = (t: string) => (split && t === 'ta' ? 'c2' : 'c1');
-    const clusters: Record<string, ClusterCatalog> = split ? { c1, c2 } : { c1 };
-    const granteesOf = (t: string) => (clusters[clusterOf(t)]?.roles ?? []).map((r) => r.name);
-    return fc
-      .tuple(...TARGETS.map((t) => targetArb(clusterOf(t.name), granteesOf(t.name), capabilities)))
-      .map((targets) => ({
-        clusters,
-        targets: Object.fromEntries(TARGETS.map((t, i) => [t.name, targets[i] as TargetCatalog])),
-      }));
-  });
+const catalogArbOf = (clusters: fc.Arbitrary<ClusterCatalog>): fc.Arbitrary<Catalog> =>
+  fc
+    .record({
+      split: fc.boolean(),
+      capabilities: fc.constantFrom(POSTGRES_CAPABILITIES, TABLES_ONLY),
+      c1: clusters,
+      c2: clusters,
+    })
+    .chain(({ split, capabilities, c1, c2 }) => {
+      const clusterOf = (t: string) => (split && t === 'ta' ? 'c2' : 'c1');
+      const clusters: Record<string, ClusterCatalog> = split ? { c1, c2 } : { c1 };
+      const granteesOf = (t: string) => (clusters[clusterOf(t)]?.roles ?? []).map((r) => r.name);
+      return fc
+        .tuple(...TARGETS.map((t) => targetArb(clusterOf(t.name), granteesOf(t.name), capabilities)))
+        .map((targets) => ({
+          clusters,
+          targets: Object.fromEntries(TARGETS.map((t, i) => [t.name, targets[i] as TargetCatalog])),
+        }));
+    });
+
+const catalogArb = catalogArbOf(clusterArb);
 
 function isManaged(name: string, cluster: ClusterCatalog): boolean {
+  const role = cluster.roles.find((r) => r.name === name);
+  if (role?.otherApp !== undefined) return false;
   if (COMPONENTS.some((c) => name === `nova_${c}` || name === `nova_${c}_role`)) return true;
-  return name.startsWith('nova_') && (cluster.roles.find((r) => r.name === name)?.managedMarker ?? false);
+  return name.startsWith('nova_') && (role?.managedMarker ?? false);
 }
 
 describe('plan properties', () => {
@@ -251,6 +289,22 @@ describe('plan properties', () => {
           );
           expect(afterTarget.columnGrants.filter(keep)).toEqual(target.columnGrants.filter(keep));
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses exactly the plans whose policies name a role another app marked', () => {
+    fc.assert(
+      fc.property(desiredArb, catalogArbOf(clusterArbOf(true)), (desired, before) => {
+        const collisions = roleCollisions(desired, before);
+        const claimed = Object.values(before.clusters).flatMap((c) =>
+          c.roles.filter((r) => r.otherApp !== undefined).map((r) => r.name),
+        );
+        const wanted = desired.components.flatMap((c) => [c.login, c.role]);
+        expect(collisions.length > 0).toBe(wanted.some((n) => claimed.includes(n)));
+        if (collisions.length > 0) expect(() => plan(desired, before)).toThrow(RoleCollisionError);
+        else expect(plan(desired, applyChanges(before, plan(desired, before)))).toEqual([]);
       }),
       { numRuns: 300 },
     );
