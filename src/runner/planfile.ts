@@ -85,6 +85,8 @@ export function canonicalJson(value: unknown, sets: boolean): string {
     if (sets) items.sort(compareText);
     return `[${items.join(',')}]`;
   }
+  // A Map's content is not in Object.entries: hash it as its sorted entries, never as {}.
+  if (value instanceof Map) return canonicalJson([...(value as Map<unknown, unknown>).entries()], true);
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
@@ -199,12 +201,24 @@ const changeSchema = z.discriminatedUnion('type', [
     object: objectRef,
     privileges: z.array(privilege).min(1),
   }),
+  z.strictObject({
+    ...base,
+    type: z.literal('revoke-grant-option'),
+    object: objectRef,
+    privileges: z.array(privilege).min(1),
+    columns: z.array(name).min(1).optional(),
+  }),
   z.strictObject({ ...base, type: z.literal('grant-columns'), ...columns }),
   z.strictObject({ ...base, type: z.literal('revoke-columns'), ...columns }),
   z.strictObject({ ...base, type: z.literal('drop-login') }),
   z.strictObject({ ...base, type: z.literal('drop-role') }),
   z.strictObject({ ...base, type: z.literal('forget-role') }),
 ]);
+
+// Every change type the planner makes must be readable from a planfile: this stops compiling when
+// the Change union gains a type the schema above does not list.
+const everyChangeType: Record<Exclude<Change['type'], z.infer<typeof changeSchema>['type']>, never> = {};
+void everyChangeType;
 
 const digestText = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: and 64 hex digits');
 

@@ -102,6 +102,22 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: [2, 1], a: { d: 1, c: undefined } }, true)).toBe('{"a":{"d":1},"b":[1,2]}');
     expect(canonicalJson({ b: [2, 1] }, false)).toBe('{"b":[2,1]}');
   });
+
+  it('hashes a Map by its entries, never as an empty object', () => {
+    const one = canonicalJson({ tables: new Map([['users', ['select']]]) }, false);
+    const other = canonicalJson({ tables: new Map([['users', ['select', 'delete']]]) }, false);
+    expect(one).toContain('users');
+    expect(one).not.toBe(other);
+    expect(
+      canonicalJson(
+        new Map([
+          ['b', 1],
+          ['a', 2],
+        ]),
+        false,
+      ),
+    ).toBe('[["a",2],["b",1]]');
+  });
 });
 
 describe('catalogFingerprints', () => {
