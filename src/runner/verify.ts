@@ -12,7 +12,7 @@ import {
 } from '../plan/expected.js';
 import type { Catalog, DesiredComponent } from '../plan/types.js';
 import type { Deployment } from '../policy/model.js';
-import { credentialStore } from './credentials.js';
+import { credentialFileFor, credentialStore } from './credentials.js';
 import { readCatalog } from './snapshot.js';
 import { closeTargets, type OpenTarget, openTargets } from './targets.js';
 
@@ -55,16 +55,21 @@ export async function runVerify(
         continue;
       }
       const file = await store.read(component.component);
+      // Connection details come from the config, never from the file: the file only gives the
+      // password, and a URL in it that the config would not write is reported, not followed.
+      const expected = file && credentialFileFor(component, file.password, targets);
       const results: TargetVerification[] = [];
       for (const t of targets.filter((t) => component.databases.some((db) => db.kind === t.target.kind))) {
-        const url = file?.targets[t.target.name]?.url;
+        const url = expected?.targets[t.target.name]?.url;
+        const problem =
+          url === undefined || file?.targets[t.target.name] === undefined
+            ? `no credentials for this target in ${store.path(component.component)}: run dbwarden apply`
+            : file.targets[t.target.name]?.url !== url
+              ? `the URL for this target in ${store.path(component.component)} is not the one the config gives (host, port, database, login or options differ); not used: run dbwarden apply to rewrite it`
+              : undefined;
         results.push(
-          url === undefined
-            ? {
-                target: t.target.name,
-                differences: [],
-                error: `no credentials for this target in ${store.path(component.component)}: run dbwarden apply`,
-              }
+          problem !== undefined || url === undefined
+            ? { target: t.target.name, differences: [], error: problem }
             : await verifyTarget(component, t, url, catalog),
         );
       }
