@@ -11,7 +11,7 @@ import {
 import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
-import { type Environment, interpolateEnvironment } from './interpolate.js';
+import { type EmptyVariable, type Environment, interpolateEnvironment } from './interpolate.js';
 import {
   type DeploymentConfig,
   deepFreeze,
@@ -44,7 +44,7 @@ export function parseConfig(
   const before = diags.errors.length;
   const source = parseYaml(file, text, diags);
   if (!source) return undefined;
-  interpolateEnvironment(source, env, diags);
+  const emptyVariables = interpolateEnvironment(source, env, diags);
   const value = toPlainValue(source, diags);
   if (value === undefined) return undefined;
   const parsed = configSchema.safeParse(value, { reportInput: true });
@@ -54,7 +54,9 @@ export function parseConfig(
   }
   const input = parsed.data;
   const dir = path.dirname(file);
-  const targets = input.targets.map((t, i) => toTarget(t, ['targets', i], dir, source, diags));
+  const targets = input.targets.map((t, i) =>
+    toTarget(t, ['targets', i], { dir, source, diags, emptyVariables }),
+  );
   checkUniqueTargetNames(input, source, diags);
   const masterKey = input.masterKey && toMasterKeys(input.masterKey, dir, source, diags);
   const secrets = (input.secrets ?? []).map((s, i) => toSecretColumns(s, ['secrets', i], source, diags));
@@ -146,21 +148,35 @@ function checkKubernetesSink(input: ConfigInput, source: YamlSource, diags: Diag
   });
 }
 
+/** What checking one target needs besides the target itself. */
+interface TargetContext {
+  readonly dir: string;
+  readonly source: YamlSource;
+  readonly diags: DiagnosticList;
+  readonly emptyVariables: readonly EmptyVariable[];
+}
+
 function toTarget(
   input: ConfigInput['targets'][number],
   at: readonly PathSegment[],
-  dir: string,
-  source: YamlSource,
-  diags: DiagnosticList,
+  context: TargetContext,
 ): Target {
-  const url = targetUrl(input, at, dir, source, diags);
+  const { source, diags } = context;
+  const url = targetUrl(input, at, context);
   let engine: EngineName | undefined = input.engine;
   const urlAt = positionOf(source, [...at, 'url']);
   // A missing ${VAR} was already reported here; "not a URL" would only repeat it.
   if (url?.from === 'inline' && !diags.hasErrorAt(urlAt)) {
     const scheme = urlScheme(url.url);
     const fromScheme = scheme === undefined ? undefined : engineForScheme(scheme);
-    if (!fromScheme) {
+    const empty = emptyVariablesAt(context.emptyVariables, urlAt);
+    if (!fromScheme && empty.length > 0) {
+      diags.error(
+        urlAt,
+        `target "${input.name}": url is ${url.url === '' ? 'empty' : 'not a URL'}: ${describeEmpty(empty)}`,
+        `set ${empty.join(' and ')} to the admin URL (or its part), or give a default with \${${empty[0] ?? 'NAME'}:-...}`,
+      );
+    } else if (!fromScheme) {
       // Never echo the URL: it usually carries the admin password.
       diags.error(
         urlAt,
@@ -179,12 +195,22 @@ function toTarget(
   return { name: input.name, kind: input.kind, engine, url: url ?? { from: 'inline', url: '' } };
 }
 
+/** Names of the set-but-empty variables the value at `at` used. */
+function emptyVariablesAt(empty: readonly EmptyVariable[], at: SourcePosition): string[] {
+  const names = empty.filter((e) => e.at.line === at.line && e.at.col === at.col).map((e) => e.name);
+  return [...new Set(names)];
+}
+
+function describeEmpty(names: readonly string[]): string {
+  return names.length === 1
+    ? `environment variable ${names[0] ?? ''} is set but empty`
+    : `environment variables ${names.join(', ')} are set but empty`;
+}
+
 function targetUrl(
   input: ConfigInput['targets'][number],
   at: readonly PathSegment[],
-  dir: string,
-  source: YamlSource,
-  diags: DiagnosticList,
+  { dir, source, diags, emptyVariables }: TargetContext,
 ): UrlSource | undefined {
   if ((input.url === undefined) === (input.urlFile === undefined)) {
     diags.error(
@@ -195,6 +221,16 @@ function targetUrl(
     return undefined;
   }
   if (input.url !== undefined) return { from: 'inline', url: input.url };
+  if (input.urlFile === '') {
+    const fileAt = positionOf(source, [...at, 'urlFile']);
+    const empty = emptyVariablesAt(emptyVariables, fileAt);
+    diags.error(
+      fileAt,
+      `target "${input.name}": urlFile is empty${empty.length > 0 ? `: ${describeEmpty(empty)}` : ''}`,
+      'urlFile names the file that holds the admin URL',
+    );
+    return undefined;
+  }
   return { from: 'file', path: path.resolve(dir, input.urlFile ?? '') };
 }
 

@@ -875,3 +875,74 @@ describe('checkDeployment: the result', () => {
     expect(Object.isFrozen(deployment?.policies[0]?.databases[0]?.tables)).toBe(true);
   });
 });
+
+describe('a variable that is set but empty', () => {
+  it('is named, with file:line:col, when the url it makes is empty', () => {
+    const { parsed, errors } = parse(config('targets:', ...target('nova', 'main', '${NOVA_URL}')), {
+      NOVA_URL: '',
+    });
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      error(
+        6,
+        10,
+        'target "nova": url is empty: environment variable NOVA_URL is set but empty',
+        'set NOVA_URL to the admin URL (or its part), or give a default with ${NOVA_URL:-...}',
+      ),
+    ]);
+  });
+
+  it('is named when the url it leaves is not a URL, and the rest of the value is not echoed', () => {
+    const { errors } = parse(config('targets:', ...target('nova', 'main', '${SCHEME}admin:pw@db/nova')), {
+      SCHEME: '',
+    });
+    expect(errors.map((e) => e.message)).toEqual([
+      'target "nova": url is not a URL: environment variable SCHEME is set but empty',
+    ]);
+    expect(JSON.stringify(errors)).not.toContain('admin:pw');
+  });
+
+  it('is named when it leaves urlFile empty', () => {
+    const { errors } = parse(
+      config('targets:', '  - name: nova', '    kind: main', '    urlFile: ${NOVA_URL_FILE}'),
+      { NOVA_URL_FILE: '' },
+    );
+    expect(errors).toEqual([
+      error(
+        6,
+        14,
+        'target "nova": urlFile is empty: environment variable NOVA_URL_FILE is set but empty',
+        'urlFile names the file that holds the admin URL',
+      ),
+    ]);
+  });
+
+  it('is not blamed when the url is valid or a default took its place', () => {
+    expect(
+      parse(config('targets:', ...target('nova', 'main', 'postgres://db/nova${SUFFIX}')), { SUFFIX: '' })
+        .errors,
+    ).toEqual([]);
+    expect(
+      parse(config('targets:', ...target('nova', 'main', '${NOVA_URL:-postgres://db/nova}')), {
+        NOVA_URL: '',
+      }).errors,
+    ).toEqual([]);
+  });
+});
+
+describe('names of JavaScript object properties in the environment and in URL schemes', () => {
+  it('does not take ${constructor} or ${toString} from Object.prototype', () => {
+    const { errors } = parse(config('targets:', ...target('nova', 'main', '${constructor}${toString}')));
+    expect(errors.map((e) => e.message)).toEqual([
+      'environment variable constructor is not set',
+      'environment variable toString is not set',
+    ]);
+  });
+
+  it('calls constructor:// an unsupported scheme', () => {
+    const { errors } = parse(config('targets:', ...target('nova', 'main', 'constructor://db/nova')));
+    expect(errors.map((e) => e.message)).toEqual([
+      'target "nova": url has the unsupported scheme "constructor"',
+    ]);
+  });
+});
