@@ -20,6 +20,7 @@ import type {
 } from '../dialect.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
+import { parseSslParam } from './url-params.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Once dbwarden's lock is held, no statement should wait long for a metadata lock. */
@@ -44,10 +45,12 @@ export async function connectMysql(url: string, target: string): Promise<AdminSe
 
 /** Connects, naming the target (never the URL: it holds a password) when that fails. */
 export async function openConnection(url: string, target: string): Promise<mysql.Connection> {
+  // Outside the try: a malformed URL option is invalid input (exit 2), not a failed connection.
+  const options = connectionOptions(url, target);
   let connection: mysql.Connection | undefined;
   try {
     connection = await mysql.createConnection({
-      ...connectionOptions(url),
+      ...options,
       connectTimeout: CONNECT_TIMEOUT_MS,
       charset: 'utf8mb4_general_ci',
       multipleStatements: false,
@@ -68,8 +71,12 @@ export async function openConnection(url: string, target: string): Promise<mysql
   }
 }
 
-/** mysql:// or mariadb:// URL -> mysql2 options; query parameters are passed on (e.g. ssl). */
-export function connectionOptions(url: string): mysql.ConnectionOptions {
+/**
+ * mysql:// or mariadb:// URL -> mysql2 options; of the query, `ssl` is read
+ * (url-params.ts). `target` names the target in messages, which never quote
+ * the URL or a parameter's value.
+ */
+export function connectionOptions(url: string, target?: string): mysql.ConnectionOptions {
   const parsed = new URL(url.replace(/^mariadb:/i, 'mysql:'));
   const options: mysql.ConnectionOptions = {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
@@ -79,7 +86,10 @@ export function connectionOptions(url: string): mysql.ConnectionOptions {
     database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined,
   };
   const ssl = parsed.searchParams.get('ssl');
-  if (ssl !== null) options.ssl = ssl === 'true' ? {} : (JSON.parse(ssl) as mysql.SslOptions);
+  if (ssl !== null) {
+    const parsed = parseSslParam(ssl, target === undefined ? 'admin URL' : `target ${target}`);
+    if (parsed !== false) options.ssl = parsed === true ? {} : parsed;
+  }
   return options;
 }
 
