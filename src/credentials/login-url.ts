@@ -2,14 +2,13 @@
  * Connection URLs for component logins, made from the admin URL of a target,
  * and redaction of URLs for messages.
  *
- * URLs are split by hand rather than with WHATWG `URL`, which rejects libpq's
- * multi-host form (`postgresql://h1:5432,h2:5432/db`) and, for the
- * non-special schemes postgres: and mysql:, would not escape `%` in a user name.
+ * URLs are split by hand (util/url-parts.ts), not with WHATWG `URL`.
  */
 import { engineForScheme } from '../dialects/engines.js';
 import { loginSslParam, MYSQL_LOGIN_URL_PARAMS } from '../dialects/mysql/url-params.js';
 import { POSTGRES_LOGIN_URL_PARAMS } from '../dialects/postgres/url-params.js';
 import type { EngineName } from '../policy/model.js';
+import { isAmbiguous, paramName, paramValue, splitUrl, type UrlParts } from '../util/url-parts.js';
 
 /**
  * Which admin URL query parameters a login URL keeps, per engine: an
@@ -42,62 +41,6 @@ function isSecretParam(param: string): boolean {
 }
 
 const REDACTED = '***';
-
-interface UrlParts {
-  /** With its colon: `postgresql:`. */
-  readonly scheme: string;
-  /** Everything before the last `@` of the authority, still percent-encoded. */
-  readonly userinfo: string | undefined;
-  readonly hostPort: string;
-  readonly path: string;
-  readonly query: string | undefined;
-  readonly fragment: string | undefined;
-}
-
-const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/s;
-
-function splitUrl(url: string): UrlParts | undefined {
-  const match = URL_SHAPE.exec(url);
-  if (!match) return undefined;
-  const [, scheme = '', authority = '', path = '', query, fragment] = match;
-  const at = authority.lastIndexOf('@');
-  return {
-    scheme,
-    userinfo: at < 0 ? undefined : authority.slice(0, at),
-    hostPort: at < 0 ? authority : authority.slice(at + 1),
-    path,
-    query,
-    fragment,
-  };
-}
-
-/**
- * An `@` after the host means the userinfo held an unescaped `/`, `?` or `#`,
- * so part of it would be taken for the path: the URL cannot be split safely.
- */
-function isAmbiguous(parts: UrlParts): boolean {
-  return `${parts.path}?${parts.query ?? ''}#${parts.fragment ?? ''}`.includes('@');
-}
-
-function paramName(param: string): string {
-  const eq = param.indexOf('=');
-  const raw = eq < 0 ? param : param.slice(0, eq);
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
-/** A parameter's value as URLSearchParams reads it ("+" is a space); undefined when not decodable. */
-function paramValue(param: string): string | undefined {
-  const eq = param.indexOf('=');
-  try {
-    return decodeURIComponent((eq < 0 ? '' : param.slice(eq + 1)).replaceAll('+', ' '));
-  } catch {
-    return undefined;
-  }
-}
 
 /** The admin URL's query reduced to what the engine's login URLs keep; nothing for an unknown scheme. */
 function loginQuery(scheme: string, query: string | undefined): string | undefined {

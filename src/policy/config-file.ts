@@ -9,6 +9,12 @@ import {
   secretNameProblem,
 } from '../credentials/secret-name.js';
 import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
+import {
+  addressKey,
+  databaseAddress,
+  describeAddress,
+  SAME_DATABASE_HINT,
+} from '../dialects/database-address.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import { type EmptyVariable, type Environment, interpolateEnvironment } from './interpolate.js';
@@ -58,6 +64,7 @@ export function parseConfig(
     toTarget(t, ['targets', i], { dir, source, diags, emptyVariables }),
   );
   checkUniqueTargetNames(input, source, diags);
+  checkDistinctDatabases(targets, source, diags);
   const masterKey = input.masterKey && toMasterKeys(input.masterKey, dir, source, diags);
   const secrets = (input.secrets ?? []).map((s, i) => toSecretColumns(s, ['secrets', i], source, diags));
   if (input.credentials?.dir === undefined && input.credentials?.kubernetes === undefined) {
@@ -247,6 +254,34 @@ function checkUniqueTargetNames(input: ConfigInput, source: YamlSource, diags: D
       `duplicate target name "${t.name}"`,
       'each target needs its own name',
       { label: 'first defined at', ...positionOf(source, ['targets', first, 'name']) },
+    );
+  });
+}
+
+/**
+ * Two targets on one database would each take dbwarden's run lock there and
+ * wait for the other until --lock-wait: refused, naming both. Inline URLs
+ * only (a urlFile is read when a command runs, and checked then); compared
+ * by server(s) and database, never credentials.
+ */
+function checkDistinctDatabases(targets: readonly Target[], source: YamlSource, diags: DiagnosticList): void {
+  const first = new Map<string, number>();
+  targets.forEach((target, i) => {
+    if (target.url.from !== 'inline') return;
+    const address = databaseAddress(target.url.url);
+    if (address === undefined) return;
+    const key = addressKey(address);
+    const earlier = first.get(key);
+    if (earlier === undefined) {
+      first.set(key, i);
+      return;
+    }
+    const other = targets[earlier]?.name ?? '';
+    diags.error(
+      positionOf(source, ['targets', i, 'url']),
+      `targets "${other}" and "${target.name}" are the same ${describeAddress(address)}`,
+      SAME_DATABASE_HINT,
+      { label: `target "${other}" is at`, ...positionOf(source, ['targets', earlier, 'url']) },
     );
   });
 }

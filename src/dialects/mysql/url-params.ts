@@ -8,6 +8,7 @@
  */
 import type mysql from 'mysql2/promise';
 import { InvalidInputError } from '../../errors.js';
+import { type DatabaseAddress, decodeOr, splitHostPort, type UrlParts } from '../../util/url-parts.js';
 
 /**
  * Parameters a login URL keeps (as client libraries spell them); every other
@@ -78,4 +79,19 @@ export function loginSslParam(value: string, where: string): string {
   if (typeof options === 'boolean') return String(options);
   const kept = Object.entries(options).filter(([key]) => SERVER_CHECK_SSL_OPTIONS.has(key));
   return JSON.stringify(Object.fromEntries(kept));
+}
+
+const DEFAULT_PORT = '3306';
+
+/**
+ * Which database of which server a URL names, as connectionOptions reads it,
+ * without its credentials. Two URLs with equal addresses reach the same
+ * database; different ones may still (an alias such as localhost).
+ */
+export function mysqlAddress(parts: UrlParts): DatabaseAddress {
+  const { host, port } = splitHostPort(parts.hostPort);
+  return {
+    servers: [`${decodeOr(host).toLowerCase() || '127.0.0.1'}:${port || DEFAULT_PORT}`],
+    database: decodeOr(parts.path.replace(/^\//, '')),
+  };
 }

@@ -946,3 +946,58 @@ describe('names of JavaScript object properties in the environment and in URL sc
     ]);
   });
 });
+
+describe('two targets on one database', () => {
+  const HINT =
+    'each target must be its own database: keep one of them; if the two kinds are the same database, ' +
+    'use one kind for it (move the tables the policies list under the other kind to this one)';
+  const twoTargets = (first: string, second: string, secondKind = 'main') =>
+    config('targets:', ...target('orders', 'main', first), ...target('orders_copy', secondKind, second));
+
+  it('are refused at the second url, naming both and where the first is, whatever their kinds', () => {
+    const { parsed, errors } = parse(
+      twoTargets(
+        'postgres://admin:Pw1@DB.example:5432/orders',
+        'postgresql://other:Pw2@db.example/orders',
+        'audit',
+      ),
+    );
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      {
+        ...error(
+          9,
+          10,
+          'targets "orders" and "orders_copy" are the same database "orders" on db.example:5432',
+          HINT,
+        ),
+        related: { label: 'target "orders" is at', file: CONFIG, line: 6, col: 10 },
+      },
+    ]);
+    expect(JSON.stringify(errors)).not.toMatch(/Pw1|Pw2|adminUser|readerUser/);
+  });
+
+  it.each([
+    ['mysql and mariadb schemes, default port', 'mysql://root@h/nova', 'mariadb://app@h:3306/nova'],
+    ['hosts in another order', 'postgres://h1,h2:5433/x', 'postgres://h2:5433,h1:5432/x'],
+    ["PostgreSQL's default database: the user name", 'postgres://nova@db', 'postgres://x@db/nova'],
+    [
+      'dbname and host given as parameters',
+      'postgres:///?host=%2Frun%2Fpg&dbname=a',
+      'postgres:///a?host=/run/pg',
+    ],
+    ['a percent-encoded database name', 'postgres://db/my%20db', 'postgres://db/my db'],
+  ])('are found through %s', (_, first, second) => {
+    const { errors } = parse(twoTargets(first, second));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toMatch(/^targets "orders" and "orders_copy" are the same database /);
+  });
+
+  it.each([
+    ['another database', 'postgres://db/a', 'postgres://db/b'],
+    ['another port', 'postgres://db:5432/a', 'postgres://db:5433/a'],
+    ['another host', 'mysql://h1/a', 'mysql://h2/a'],
+  ])('are not confused with targets on %s', (_, first, second) => {
+    expect(parse(twoTargets(first, second)).errors).toEqual([]);
+  });
+});
