@@ -1,12 +1,13 @@
 /**
- * Which database of which server a target's admin URL names, compared
- * without credentials: two targets on one database would wait for each
- * other's run lock, so they are refused.
+ * What dbwarden reads from a target's admin URL before connecting: which
+ * database of which server it names, compared without credentials (two
+ * targets on one database would wait for each other's run lock, so they are
+ * refused), and problems with its options. Nothing here quotes a URL.
  */
 import type { DatabaseAddress } from '../util/url-parts.js';
 import { isAmbiguous, splitUrl } from '../util/url-parts.js';
 import { engineForScheme, urlScheme } from './engines.js';
-import { mysqlAddress } from './mysql/url-params.js';
+import { mysqlAddress, mysqlUrlProblem } from './mysql/url-params.js';
 import { postgresAddress } from './postgres/url-params.js';
 
 /** What to do about two targets on one database (whatever their kinds). */
@@ -30,4 +31,12 @@ export function databaseAddress(url: string): (DatabaseAddress & { engine: strin
 /** `database "nova" on db:5432`, for messages: no credentials. */
 export function describeAddress(address: DatabaseAddress): string {
   return `database "${address.database}" on ${address.servers.join(',')}`;
+}
+
+/** A problem with the URL's options that would stop the connection, named without any value. */
+export function adminUrlProblem(url: string): { message: string; hint: string } | undefined {
+  const engine = engineForScheme(urlScheme(url) ?? '');
+  const parts = splitUrl(url);
+  if (engine !== 'mysql' || parts === undefined || isAmbiguous(parts)) return undefined;
+  return mysqlUrlProblem(parts);
 }

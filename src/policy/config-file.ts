@@ -11,6 +11,7 @@ import {
 import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
 import {
   addressKey,
+  adminUrlProblem,
   databaseAddress,
   describeAddress,
   SAME_DATABASE_HINT,
@@ -168,38 +169,55 @@ function toTarget(
   at: readonly PathSegment[],
   context: TargetContext,
 ): Target {
-  const { source, diags } = context;
   const url = targetUrl(input, at, context);
-  let engine: EngineName | undefined = input.engine;
-  const urlAt = positionOf(source, [...at, 'url']);
+  const urlAt = positionOf(context.source, [...at, 'url']);
   // A missing ${VAR} was already reported here; "not a URL" would only repeat it.
-  if (url?.from === 'inline' && !diags.hasErrorAt(urlAt)) {
-    const scheme = urlScheme(url.url);
-    const fromScheme = scheme === undefined ? undefined : engineForScheme(scheme);
-    const empty = emptyVariablesAt(context.emptyVariables, urlAt);
-    if (!fromScheme && empty.length > 0) {
-      diags.error(
-        urlAt,
-        `target "${input.name}": url is ${url.url === '' ? 'empty' : 'not a URL'}: ${describeEmpty(empty)}`,
-        `set ${empty.join(' and ')} to the admin URL (or its part), or give a default with \${${empty[0] ?? 'NAME'}:-...}`,
-      );
-    } else if (!fromScheme) {
-      // Never echo the URL: it usually carries the admin password.
-      diags.error(
-        urlAt,
-        `target "${input.name}": url ${scheme ? `has the unsupported scheme "${scheme}"` : 'is not a URL'}`,
-        `use one of: ${SUPPORTED_URL_SCHEMES.map((s) => `${s}://`).join(', ')}`,
-      );
-    } else if (engine !== undefined && engine !== fromScheme) {
-      diags.error(
-        positionOf(source, [...at, 'engine']),
-        `target "${input.name}": engine "${engine}" contradicts its ${scheme}:// url`,
-        'remove engine: the url scheme names it',
-      );
-    }
-    engine ??= fromScheme;
-  }
+  const fromScheme =
+    url?.from === 'inline' && !context.diags.hasErrorAt(urlAt)
+      ? checkInlineUrl(input, url.url, { at, urlAt, context })
+      : undefined;
+  const engine: EngineName | undefined = input.engine ?? fromScheme;
   return { name: input.name, kind: input.kind, engine, url: url ?? { from: 'inline', url: '' } };
+}
+
+/**
+ * An inline admin URL: its scheme names a known engine that agrees with
+ * `engine:`, and its options can be read. Returns the scheme's engine.
+ * Never echoes the URL: it usually carries the admin password.
+ */
+function checkInlineUrl(
+  input: ConfigInput['targets'][number],
+  url: string,
+  where: { at: readonly PathSegment[]; urlAt: SourcePosition; context: TargetContext },
+): EngineName | undefined {
+  const { urlAt, context } = where;
+  const { diags, source } = context;
+  const scheme = urlScheme(url);
+  const fromScheme = scheme === undefined ? undefined : engineForScheme(scheme);
+  const empty = emptyVariablesAt(context.emptyVariables, urlAt);
+  const problem = adminUrlProblem(url);
+  if (!fromScheme && empty.length > 0) {
+    diags.error(
+      urlAt,
+      `target "${input.name}": url is ${url === '' ? 'empty' : 'not a URL'}: ${describeEmpty(empty)}`,
+      `set ${empty.join(' and ')} to the admin URL (or its part), or give a default with \${${empty[0] ?? 'NAME'}:-...}`,
+    );
+  } else if (!fromScheme) {
+    diags.error(
+      urlAt,
+      `target "${input.name}": url ${scheme ? `has the unsupported scheme "${scheme}"` : 'is not a URL'}`,
+      `use one of: ${SUPPORTED_URL_SCHEMES.map((s) => `${s}://`).join(', ')}`,
+    );
+  } else if (problem !== undefined) {
+    diags.error(urlAt, `target "${input.name}": ${problem.message}`, problem.hint);
+  } else if (input.engine !== undefined && input.engine !== fromScheme) {
+    diags.error(
+      positionOf(source, [...where.at, 'engine']),
+      `target "${input.name}": engine "${input.engine}" contradicts its ${scheme}:// url`,
+      'remove engine: the url scheme names it',
+    );
+  }
+  return fromScheme;
 }
 
 /** Names of the set-but-empty variables the value at `at` used. */

@@ -61,13 +61,13 @@ export function paramValue(param: string): string | undefined {
   }
 }
 
-/** A query's parameters by decoded name (the first of a repeated name wins, as libpq reads them). */
+/** A query's parameters by decoded name (a repeated name: the last wins, as libpq reads them). */
 export function queryParams(query: string | undefined): Map<string, string> {
   const params = new Map<string, string>();
   for (const param of query?.split('&') ?? []) {
     const name = paramName(param);
     const value = paramValue(param);
-    if (name !== '' && value !== undefined && !params.has(name)) params.set(name, value);
+    if (name !== '' && value !== undefined) params.set(name, value);
   }
   return params;
 }

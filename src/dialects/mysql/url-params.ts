@@ -42,12 +42,16 @@ const SERVER_CHECK_SSL_OPTIONS: ReadonlySet<string> = new Set([
   'ciphers',
 ]);
 
-/** `ssl` is not true, false or a JSON object. The value is never part of the message: it may hold a passphrase. */
+/** A malformed `ssl` value, named without the value itself (it may hold a passphrase). */
+export const SSL_PARAM_PROBLEM = {
+  message: 'the ssl parameter is not valid: expected true, false or a JSON object of TLS options',
+  hint: 'write ssl=true, or ssl= followed by a percent-encoded JSON object such as {"ca":"...","rejectUnauthorized":true}',
+} as const;
+
+/** `ssl` is not true, false or a JSON object. The value is never part of the message. */
 export class SslParamError extends InvalidInputError {
   constructor(where: string) {
-    super(`${where}: the ssl parameter is not valid: expected true, false or a JSON object of TLS options`, {
-      hint: 'write ssl=true, or ssl= followed by a percent-encoded JSON object such as {"ca":"...","rejectUnauthorized":true}',
-    });
+    super(`${where}: ${SSL_PARAM_PROBLEM.message}`, { hint: SSL_PARAM_PROBLEM.hint });
   }
 }
 
@@ -94,4 +98,18 @@ export function mysqlAddress(parts: UrlParts): DatabaseAddress {
     servers: [`${decodeOr(host).toLowerCase() || '127.0.0.1'}:${port || DEFAULT_PORT}`],
     database: decodeOr(parts.path.replace(/^\//, '')),
   };
+}
+
+/** What is wrong with the URL's options, or undefined. */
+export function mysqlUrlProblem(parts: UrlParts): { message: string; hint: string } | undefined {
+  // Every ssl value: connectionOptions reads the first, a component's library may read another.
+  for (const ssl of new URLSearchParams(parts.query ?? '').getAll('ssl')) {
+    try {
+      parseSslParam(ssl, '');
+    } catch (err) {
+      if (err instanceof SslParamError) return SSL_PARAM_PROBLEM;
+      throw err;
+    }
+  }
+  return undefined;
 }

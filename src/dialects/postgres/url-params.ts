@@ -49,21 +49,22 @@ const DEFAULT_PORT = '5432';
 
 /**
  * Which database of which server a URL names, as libpq reads it, without its
- * credentials: hosts (the URL's, or the `host` parameter's; a socket
- * directory counts as a host) with their ports, and the database (the path,
- * or `dbname`, or else the user name, libpq's default). Two URLs with equal
- * addresses reach the same database; different ones may still (an alias).
+ * credentials: hosts (a socket directory counts as a host) with their ports,
+ * and the database (else the user name, libpq's default). As in libpq, the
+ * `host`, `port` and `dbname` parameters win over the URL's own parts. Two
+ * URLs with equal addresses reach the same database; different ones may
+ * still (an alias).
  */
 export function postgresAddress(parts: UrlParts): DatabaseAddress {
   const params = queryParams(parts.query);
-  const written = parts.hostPort === '' ? [] : parts.hostPort.split(',');
-  const hosts = written.length > 0 ? written : (params.get('host') ?? '').split(',');
-  const ports = (params.get('port') ?? '').split(',');
-  const servers = hosts.map((entry, i) => {
-    const { host, port } = splitHostPort(entry);
-    return `${decodeOr(host).toLowerCase()}:${port || ports[i] || ports[0] || DEFAULT_PORT}`;
+  const written = (parts.hostPort === '' ? [] : parts.hostPort.split(',')).map(splitHostPort);
+  const hosts = params.get('host')?.split(',') ?? written.map((w) => decodeOr(w.host));
+  const ports = params.get('port')?.split(',') ?? written.map((w) => w.port);
+  const servers = (hosts.length > 0 ? hosts : ['']).map((host, i) => {
+    const port = (ports.length === 1 ? ports[0] : ports[i]) || DEFAULT_PORT;
+    return `${host.toLowerCase()}:${port}`;
   });
-  const user = parts.userinfo?.split(':')[0] ?? '';
-  const database = decodeOr(parts.path.replace(/^\//, '')) || params.get('dbname') || decodeOr(user);
+  const user = params.get('user') || decodeOr(parts.userinfo?.split(':')[0] ?? '');
+  const database = params.get('dbname') || decodeOr(parts.path.replace(/^\//, '')) || user;
   return { servers: [...new Set(servers)].sort(), database };
 }

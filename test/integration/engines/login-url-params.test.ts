@@ -71,8 +71,22 @@ describe.each(ENGINES.filter((e) => e.family === 'mysql'))('a malformed ssl opti
 
   it('is invalid input naming the parameter and the target, never its value', async () => {
     const ssl = encodeURIComponent(`{"passphrase":"${SECRET}"`);
-    const env = { ...s.env, MAIN_URL: withQuery(s.db.url, `ssl=${ssl}`) };
-    const planned = await runCli(s.dir, env, ['plan']);
+    const badUrl = withQuery(s.db.url, `ssl=${ssl}`);
+    // Inline (through ${MAIN_URL}): validate finds it, at the url's file:line:col.
+    const validated = await runCli(s.dir, { ...s.env, MAIN_URL: badUrl }, ['validate']);
+    expect(validated.code).toBe(2);
+    expect(validated.stderr).toMatch(
+      /dbwarden\.yaml:\d+:\d+: error: target "main1": the ssl parameter is not valid/,
+    );
+    expect(`${validated.stdout}${validated.stderr}`).not.toContain(SECRET);
+
+    // From a urlFile (read only when a command runs): the connection refuses it, exit 2, nothing written.
+    const configFile = path.join(s.dir, 'dbwarden.yaml');
+    const configText = fs.readFileSync(configFile, 'utf8');
+    expect(configText).toContain('url: ${MAIN_URL}');
+    fs.writeFileSync(configFile, configText.replace('url: ${MAIN_URL}', 'urlFile: main-url'));
+    fs.writeFileSync(path.join(s.dir, 'main-url'), `${badUrl}\n`);
+    const planned = await runCli(s.dir, s.env, ['plan']);
     expect(planned.code).toBe(2);
     expect(planned.stderr).toContain('target main1: the ssl parameter is not valid');
     expect(`${planned.stdout}${planned.stderr}`).not.toContain(SECRET);

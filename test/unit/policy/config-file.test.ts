@@ -987,6 +987,7 @@ describe('two targets on one database', () => {
       'postgres:///a?host=/run/pg',
     ],
     ['a percent-encoded database name', 'postgres://db/my%20db', 'postgres://db/my db'],
+    ['dbname, which wins over the path as in libpq', 'postgres://db/x?dbname=a', 'postgres://db:5432/a'],
   ])('are found through %s', (_, first, second) => {
     const { errors } = parse(twoTargets(first, second));
     expect(errors).toHaveLength(1);
@@ -999,5 +1000,34 @@ describe('two targets on one database', () => {
     ['another host', 'mysql://h1/a', 'mysql://h2/a'],
   ])('are not confused with targets on %s', (_, first, second) => {
     expect(parse(twoTargets(first, second)).errors).toEqual([]);
+  });
+});
+
+describe("a MySQL admin URL's ssl option", () => {
+  const PASSPHRASE = 'K3yPassphr4se';
+
+  it('is refused at the url when it is not true, false or a JSON object, never quoting it', () => {
+    const ssl = encodeURIComponent(`{"passphrase":"${PASSPHRASE}"`);
+    const { parsed, errors } = parse(config('targets:', ...target('nova', 'main', '${NOVA_URL}')), {
+      NOVA_URL: `mysql://root:pw@db/nova?ssl=${ssl}`,
+    });
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      error(
+        6,
+        10,
+        'target "nova": the ssl parameter is not valid: expected true, false or a JSON object of TLS options',
+        'write ssl=true, or ssl= followed by a percent-encoded JSON object such as {"ca":"...","rejectUnauthorized":true}',
+      ),
+    ]);
+    expect(JSON.stringify(errors)).not.toContain(PASSPHRASE);
+  });
+
+  it('is accepted as true, false or a JSON object with a passphrase', () => {
+    for (const ssl of ['true', 'false', encodeURIComponent(`{"passphrase":"${PASSPHRASE}","ca":"x"}`)]) {
+      expect(
+        parse(config('targets:', ...target('nova', 'main', `mariadb://db/nova?ssl=${ssl}`))).errors,
+      ).toEqual([]);
+    }
   });
 });
