@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { DatabaseError } from '../../errors.js';
+import { DatabaseError, InvalidInputError } from '../../errors.js';
 import type {
   AdminSession,
   IntrospectRequest,
@@ -77,7 +77,8 @@ export async function openConnection(url: string, target: string): Promise<mysql
  * the URL or a parameter's value.
  */
 export function connectionOptions(url: string, target?: string): mysql.ConnectionOptions {
-  const parsed = new URL(url.replace(/^mariadb:/i, 'mysql:'));
+  const where = target === undefined ? 'admin URL' : `target ${target}`;
+  const parsed = readUrl(url, where);
   const options: mysql.ConnectionOptions = {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: Number(parsed.port || 3306),
@@ -87,10 +88,21 @@ export function connectionOptions(url: string, target?: string): mysql.Connectio
   };
   const ssl = parsed.searchParams.get('ssl');
   if (ssl !== null) {
-    const parsed = parseSslParam(ssl, target === undefined ? 'admin URL' : `target ${target}`);
-    if (parsed !== false) options.ssl = parsed === true ? {} : parsed;
+    const sslOptions = parseSslParam(ssl, where);
+    if (sslOptions !== false) options.ssl = sslOptions === true ? {} : sslOptions;
   }
   return options;
+}
+
+/** WHATWG URL's error keeps the whole URL (password included) in `input`: replaced by one naming the target. */
+function readUrl(url: string, where: string): URL {
+  try {
+    return new URL(url.replace(/^mariadb:/i, 'mysql:'));
+  } catch {
+    throw new InvalidInputError(`${where}: the URL cannot be read`, {
+      hint: 'percent-encode "@", ":", "/", "?" and "#" in the user name and password',
+    });
+  }
 }
 
 /** Lock names are at most 64 characters: a hash of the database name keeps them short and exact. */
