@@ -2,62 +2,63 @@
  * Connection URLs for component logins, made from the admin URL of a target,
  * and redaction of URLs for messages.
  *
- * URLs are split by hand rather than with WHATWG `URL`, which rejects libpq's
- * multi-host form (`postgresql://h1:5432,h2:5432/db`) and, for the
- * non-special schemes postgres: and mysql:, would not escape `%` in a user name.
+ * URLs are split by hand (util/url-parts.ts), not with WHATWG `URL`.
  */
+import { engineForScheme } from '../dialects/engines.js';
+import { loginSslParam, MYSQL_LOGIN_URL_PARAMS } from '../dialects/mysql/url-params.js';
+import { POSTGRES_LOGIN_URL_PARAMS } from '../dialects/postgres/url-params.js';
+import type { EngineName } from '../policy/model.js';
+import { isAmbiguous, paramName, paramValue, splitUrl, type UrlParts } from '../util/url-parts.js';
 
-/** Query parameters that carry the admin's identity or secrets; never copied to a login URL. */
-const IDENTITY_PARAMS: ReadonlySet<string> = new Set(['user', 'password', 'sslpassword']);
+/**
+ * Which admin URL query parameters a login URL keeps, per engine: an
+ * allow-list (dialects/<engine>/url-params.ts), so a parameter dbwarden does
+ * not know never carries the admin's secrets to a component. A parameter in
+ * `rewrite` is kept in the form its function returns (given and returning
+ * the decoded value).
+ */
+interface LoginQueryRules {
+  readonly keep: ReadonlySet<string>;
+  readonly rewrite: ReadonlyMap<string, (value: string) => string>;
+}
+
+const LOGIN_QUERY_RULES: Readonly<Record<EngineName, LoginQueryRules>> = {
+  postgres: { keep: POSTGRES_LOGIN_URL_PARAMS, rewrite: new Map() },
+  mysql: {
+    keep: MYSQL_LOGIN_URL_PARAMS,
+    rewrite: new Map([['ssl', (value: string) => loginSslParam(value, 'admin URL')]]),
+  },
+};
+
 /** Query parameters whose values redactUrl hides. */
 const SECRET_PARAMS: ReadonlySet<string> = new Set(['password', 'sslpassword']);
 
+/** MySQL's ssl JSON may hold a key passphrase: redactUrl shows only a plain on/off. */
+function isSecretParam(param: string): boolean {
+  const name = paramName(param);
+  if (SECRET_PARAMS.has(name)) return true;
+  return name === 'ssl' && !['true', 'false', '0', '1'].includes(paramValue(param) ?? '');
+}
+
 const REDACTED = '***';
 
-interface UrlParts {
-  /** With its colon: `postgresql:`. */
-  readonly scheme: string;
-  /** Everything before the last `@` of the authority, still percent-encoded. */
-  readonly userinfo: string | undefined;
-  readonly hostPort: string;
-  readonly path: string;
-  readonly query: string | undefined;
-  readonly fragment: string | undefined;
-}
-
-const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/s;
-
-function splitUrl(url: string): UrlParts | undefined {
-  const match = URL_SHAPE.exec(url);
-  if (!match) return undefined;
-  const [, scheme = '', authority = '', path = '', query, fragment] = match;
-  const at = authority.lastIndexOf('@');
-  return {
-    scheme,
-    userinfo: at < 0 ? undefined : authority.slice(0, at),
-    hostPort: at < 0 ? authority : authority.slice(at + 1),
-    path,
-    query,
-    fragment,
-  };
-}
-
-/**
- * An `@` after the host means the userinfo held an unescaped `/`, `?` or `#`,
- * so part of it would be taken for the path: the URL cannot be split safely.
- */
-function isAmbiguous(parts: UrlParts): boolean {
-  return `${parts.path}?${parts.query ?? ''}#${parts.fragment ?? ''}`.includes('@');
-}
-
-function paramName(param: string): string {
-  const eq = param.indexOf('=');
-  const raw = eq < 0 ? param : param.slice(0, eq);
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+/** The admin URL's query reduced to what the engine's login URLs keep; nothing for an unknown scheme. */
+function loginQuery(scheme: string, query: string | undefined): string | undefined {
+  const engine = engineForScheme(scheme.slice(0, -1).toLowerCase());
+  if (query === undefined || engine === undefined) return undefined;
+  const rules = LOGIN_QUERY_RULES[engine];
+  const kept = query.split('&').flatMap((param) => {
+    const name = paramName(param);
+    if (!rules.keep.has(name)) return [];
+    const rewrite = rules.rewrite.get(name);
+    if (!rewrite) return [param];
+    const value = paramValue(param);
+    // Named, never shown: the value may hold a secret.
+    if (value === undefined)
+      throw new TypeError(`admin URL: the ${name} parameter is not percent-encoded correctly`);
+    return [`${encodeURIComponent(name)}=${encodeURIComponent(rewrite(value))}`];
+  });
+  return kept.join('&');
 }
 
 function join(parts: UrlParts, userinfo: string | undefined, query: string | undefined): string {
@@ -70,10 +71,12 @@ function join(parts: UrlParts, userinfo: string | undefined, query: string | und
 
 /**
  * The admin connection URL with its userinfo replaced by the login's user
- * name and password (both percent-encoded). Scheme, host(s), port, database
- * path and query (sslmode, ...) are kept as written; `user`, `password` and
- * `sslpassword` query parameters are dropped, so nothing of the admin's
- * credentials survives. Messages never include the URL.
+ * name and password (both percent-encoded). Scheme, host(s), port and
+ * database path are kept as written; of the query, only the parameters the
+ * engine's allow-list names (where to connect, how to check the server), and
+ * of MySQL's `ssl` JSON only the server-checking options: nothing of the
+ * admin's credentials or client identity survives. Messages never include
+ * the URL or a parameter's value.
  */
 export function loginUrl(adminUrl: string, username: string, password: string): string {
   if (username === '') throw new TypeError('login user name must not be empty');
@@ -85,10 +88,7 @@ export function loginUrl(adminUrl: string, username: string, password: string): 
       'admin URL has an "@" after its host: percent-encode "@", "/", "?" and "#" in its user name and password',
     );
   }
-  const query = parts.query
-    ?.split('&')
-    .filter((param) => !IDENTITY_PARAMS.has(paramName(param)))
-    .join('&');
+  const query = loginQuery(parts.scheme, parts.query);
   return join(parts, `${encodeURIComponent(username)}:${encodeURIComponent(password)}`, query);
 }
 
@@ -111,9 +111,7 @@ export function redactUrl(url: string): string {
   if (userinfo !== undefined && colon >= 0) userinfo = `${userinfo.slice(0, colon)}:${REDACTED}`;
   const query = parts.query
     ?.split('&')
-    .map((param) =>
-      SECRET_PARAMS.has(paramName(param)) ? `${param.split('=', 1)[0] ?? ''}=${REDACTED}` : param,
-    )
+    .map((param) => (isSecretParam(param) ? `${param.split('=', 1)[0] ?? ''}=${REDACTED}` : param))
     .join('&');
   return join(parts, userinfo, query);
 }

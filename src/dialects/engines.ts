@@ -29,5 +29,6 @@ export function urlScheme(url: string): string | undefined {
 }
 
 export function engineForScheme(scheme: string): EngineName | undefined {
-  return ENGINE_BY_SCHEME[scheme];
+  // Own keys only: `constructor://` must not find Object.prototype.constructor.
+  return Object.hasOwn(ENGINE_BY_SCHEME, scheme) ? ENGINE_BY_SCHEME[scheme] : undefined;
 }

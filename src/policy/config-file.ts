@@ -9,9 +9,16 @@ import {
   secretNameProblem,
 } from '../credentials/secret-name.js';
 import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
+import {
+  addressKey,
+  adminUrlProblem,
+  databaseAddress,
+  describeAddress,
+  SAME_DATABASE_HINT,
+} from '../dialects/database-address.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
-import { type Environment, interpolateEnvironment } from './interpolate.js';
+import { type EmptyVariable, type Environment, interpolateEnvironment } from './interpolate.js';
 import {
   type DeploymentConfig,
   deepFreeze,
@@ -44,7 +51,7 @@ export function parseConfig(
   const before = diags.errors.length;
   const source = parseYaml(file, text, diags);
   if (!source) return undefined;
-  interpolateEnvironment(source, env, diags);
+  const emptyVariables = interpolateEnvironment(source, env, diags);
   const value = toPlainValue(source, diags);
   if (value === undefined) return undefined;
   const parsed = configSchema.safeParse(value, { reportInput: true });
@@ -54,8 +61,11 @@ export function parseConfig(
   }
   const input = parsed.data;
   const dir = path.dirname(file);
-  const targets = input.targets.map((t, i) => toTarget(t, ['targets', i], dir, source, diags));
+  const targets = input.targets.map((t, i) =>
+    toTarget(t, ['targets', i], { dir, source, diags, emptyVariables }),
+  );
   checkUniqueTargetNames(input, source, diags);
+  checkDistinctDatabases(targets, source, diags);
   const masterKey = input.masterKey && toMasterKeys(input.masterKey, dir, source, diags);
   const secrets = (input.secrets ?? []).map((s, i) => toSecretColumns(s, ['secrets', i], source, diags));
   if (input.credentials?.dir === undefined && input.credentials?.kubernetes === undefined) {
@@ -146,45 +156,86 @@ function checkKubernetesSink(input: ConfigInput, source: YamlSource, diags: Diag
   });
 }
 
+/** What checking one target needs besides the target itself. */
+interface TargetContext {
+  readonly dir: string;
+  readonly source: YamlSource;
+  readonly diags: DiagnosticList;
+  readonly emptyVariables: readonly EmptyVariable[];
+}
+
 function toTarget(
   input: ConfigInput['targets'][number],
   at: readonly PathSegment[],
-  dir: string,
-  source: YamlSource,
-  diags: DiagnosticList,
+  context: TargetContext,
 ): Target {
-  const url = targetUrl(input, at, dir, source, diags);
-  let engine: EngineName | undefined = input.engine;
-  const urlAt = positionOf(source, [...at, 'url']);
+  const url = targetUrl(input, at, context);
+  const urlAt = positionOf(context.source, [...at, 'url']);
   // A missing ${VAR} was already reported here; "not a URL" would only repeat it.
-  if (url?.from === 'inline' && !diags.hasErrorAt(urlAt)) {
-    const scheme = urlScheme(url.url);
-    const fromScheme = scheme === undefined ? undefined : engineForScheme(scheme);
-    if (!fromScheme) {
-      // Never echo the URL: it usually carries the admin password.
-      diags.error(
-        urlAt,
-        `target "${input.name}": url ${scheme ? `has the unsupported scheme "${scheme}"` : 'is not a URL'}`,
-        `use one of: ${SUPPORTED_URL_SCHEMES.map((s) => `${s}://`).join(', ')}`,
-      );
-    } else if (engine !== undefined && engine !== fromScheme) {
-      diags.error(
-        positionOf(source, [...at, 'engine']),
-        `target "${input.name}": engine "${engine}" contradicts its ${scheme}:// url`,
-        'remove engine: the url scheme names it',
-      );
-    }
-    engine ??= fromScheme;
-  }
+  const fromScheme =
+    url?.from === 'inline' && !context.diags.hasErrorAt(urlAt)
+      ? checkInlineUrl(input, url.url, { at, urlAt, context })
+      : undefined;
+  const engine: EngineName | undefined = input.engine ?? fromScheme;
   return { name: input.name, kind: input.kind, engine, url: url ?? { from: 'inline', url: '' } };
+}
+
+/**
+ * An inline admin URL: its scheme names a known engine that agrees with
+ * `engine:`, and its options can be read. Returns the scheme's engine.
+ * Never echoes the URL: it usually carries the admin password.
+ */
+function checkInlineUrl(
+  input: ConfigInput['targets'][number],
+  url: string,
+  where: { at: readonly PathSegment[]; urlAt: SourcePosition; context: TargetContext },
+): EngineName | undefined {
+  const { urlAt, context } = where;
+  const { diags, source } = context;
+  const scheme = urlScheme(url);
+  const fromScheme = scheme === undefined ? undefined : engineForScheme(scheme);
+  const empty = emptyVariablesAt(context.emptyVariables, urlAt);
+  const problem = adminUrlProblem(url);
+  if (!fromScheme && empty.length > 0) {
+    diags.error(
+      urlAt,
+      `target "${input.name}": url is ${url === '' ? 'empty' : 'not a URL'}: ${describeEmpty(empty)}`,
+      `set ${empty.join(' and ')} to the admin URL (or its part), or give a default with \${${empty[0] ?? 'NAME'}:-...}`,
+    );
+  } else if (!fromScheme) {
+    diags.error(
+      urlAt,
+      `target "${input.name}": url ${scheme ? `has the unsupported scheme "${scheme}"` : 'is not a URL'}`,
+      `use one of: ${SUPPORTED_URL_SCHEMES.map((s) => `${s}://`).join(', ')}`,
+    );
+  } else if (problem !== undefined) {
+    diags.error(urlAt, `target "${input.name}": ${problem.message}`, problem.hint);
+  } else if (input.engine !== undefined && input.engine !== fromScheme) {
+    diags.error(
+      positionOf(source, [...where.at, 'engine']),
+      `target "${input.name}": engine "${input.engine}" contradicts its ${scheme}:// url`,
+      'remove engine: the url scheme names it',
+    );
+  }
+  return fromScheme;
+}
+
+/** Names of the set-but-empty variables the value at `at` used. */
+function emptyVariablesAt(empty: readonly EmptyVariable[], at: SourcePosition): string[] {
+  const names = empty.filter((e) => e.at.line === at.line && e.at.col === at.col).map((e) => e.name);
+  return [...new Set(names)];
+}
+
+function describeEmpty(names: readonly string[]): string {
+  return names.length === 1
+    ? `environment variable ${names[0] ?? ''} is set but empty`
+    : `environment variables ${names.join(', ')} are set but empty`;
 }
 
 function targetUrl(
   input: ConfigInput['targets'][number],
   at: readonly PathSegment[],
-  dir: string,
-  source: YamlSource,
-  diags: DiagnosticList,
+  { dir, source, diags, emptyVariables }: TargetContext,
 ): UrlSource | undefined {
   if ((input.url === undefined) === (input.urlFile === undefined)) {
     diags.error(
@@ -195,6 +246,16 @@ function targetUrl(
     return undefined;
   }
   if (input.url !== undefined) return { from: 'inline', url: input.url };
+  if (input.urlFile === '') {
+    const fileAt = positionOf(source, [...at, 'urlFile']);
+    const empty = emptyVariablesAt(emptyVariables, fileAt);
+    diags.error(
+      fileAt,
+      `target "${input.name}": urlFile is empty${empty.length > 0 ? `: ${describeEmpty(empty)}` : ''}`,
+      'urlFile names the file that holds the admin URL',
+    );
+    return undefined;
+  }
   return { from: 'file', path: path.resolve(dir, input.urlFile ?? '') };
 }
 
@@ -211,6 +272,34 @@ function checkUniqueTargetNames(input: ConfigInput, source: YamlSource, diags: D
       `duplicate target name "${t.name}"`,
       'each target needs its own name',
       { label: 'first defined at', ...positionOf(source, ['targets', first, 'name']) },
+    );
+  });
+}
+
+/**
+ * Two targets on one database would each take dbwarden's run lock there and
+ * wait for the other until --lock-wait: refused, naming both. Inline URLs
+ * only (a urlFile is read when a command runs, and checked then); compared
+ * by server(s) and database, never credentials.
+ */
+function checkDistinctDatabases(targets: readonly Target[], source: YamlSource, diags: DiagnosticList): void {
+  const first = new Map<string, number>();
+  targets.forEach((target, i) => {
+    if (target.url.from !== 'inline') return;
+    const address = databaseAddress(target.url.url);
+    if (address === undefined) return;
+    const key = addressKey(address);
+    const earlier = first.get(key);
+    if (earlier === undefined) {
+      first.set(key, i);
+      return;
+    }
+    const other = targets[earlier]?.name ?? '';
+    diags.error(
+      positionOf(source, ['targets', i, 'url']),
+      `targets "${other}" and "${target.name}" are the same ${describeAddress(address)}`,
+      SAME_DATABASE_HINT,
+      { label: `target "${other}" is at`, ...positionOf(source, ['targets', earlier, 'url']) },
     );
   });
 }

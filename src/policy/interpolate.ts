@@ -4,7 +4,7 @@
  * missing variable is reported at its file:line:col.
  */
 import { isScalar, visit } from 'yaml';
-import type { DiagnosticList } from './diagnostics.js';
+import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 
 const REFERENCE = /\$\$|\$\{([^}]*)\}|\$\{/g;
@@ -12,12 +12,30 @@ const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export function interpolateEnvironment(source: YamlSource, env: Environment, diags: DiagnosticList): void {
+/** A value that took the empty value of a variable that is set: said where the value is refused. */
+export interface EmptyVariable {
+  readonly at: SourcePosition;
+  readonly name: string;
+}
+
+/**
+ * Replaces every reference in the document's values. Returns the variables
+ * that are set but empty, with the place of the value that used them: a check
+ * that refuses such a value names the variable instead of the empty result.
+ */
+export function interpolateEnvironment(
+  source: YamlSource,
+  env: Environment,
+  diags: DiagnosticList,
+): EmptyVariable[] {
+  const empty: EmptyVariable[] = [];
   visit(source.doc, {
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       const at = positionAt(source, node.range?.[0] ?? 0);
-      node.value = substitute(node.value, env, (message, hint) => diags.error(at, message, hint));
+      node.value = substitute(node.value, env, (message, hint) => diags.error(at, message, hint), {
+        onEmpty: (name) => empty.push({ at, name }),
+      });
     },
     Pair(_key, pair) {
       // Keys are never interpolated: they are the config's own vocabulary.
@@ -29,6 +47,7 @@ export function interpolateEnvironment(source: YamlSource, env: Environment, dia
       }
     },
   });
+  return empty;
 }
 
 /** Replaces every reference in `text`; problems are reported, never thrown. */
@@ -36,6 +55,7 @@ export function substitute(
   text: string,
   env: Environment,
   report: (message: string, hint?: string) => void,
+  notice: { readonly onEmpty?: (name: string) => void } = {},
 ): string {
   return text.replace(REFERENCE, (match, body: string | undefined) => {
     if (match === '$$') return '$';
@@ -53,8 +73,10 @@ export function substitute(
       return match;
     }
     const [, name = '', fallback] = parsed;
-    const value = env[name];
+    // Own variables only: `${constructor}` is not Object.prototype.constructor.
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
     // As in the shell, `:-` also replaces a variable that is set but empty.
+    if (value === '' && fallback === undefined) notice.onEmpty?.(name);
     if (value !== undefined && (value !== '' || fallback === undefined)) return value;
     if (fallback !== undefined) return fallback;
     report(

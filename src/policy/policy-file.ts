@@ -127,11 +127,12 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 }
 
 function toModel(input: PolicyInput, file: string): ComponentPolicy {
-  const databases: DatabaseAccess[] = Object.entries(input.databases ?? {})
+  // Maps, not objects: every name the file holds is kept, "__proto__" included.
+  const databases: DatabaseAccess[] = [...(input.databases ?? new Map<never, never>())]
     .map(([kind, access]) => ({
       kind,
       schema: access.schema,
-      tables: Object.entries(access.tables)
+      tables: [...access.tables]
         .map(([table, tableAccess]) => ({ table, grants: toVerbGrants(tableAccess) }))
         .sort(byTable),
     }))

@@ -59,26 +59,82 @@ const columnFormSchema = z
 
 const tableAccessSchema = z.union([verbListSchema, columnFormSchema]);
 
-const databaseAccessSchema = z.strictObject({
-  schema: identifierSchema.optional().meta({ description: 'PostgreSQL schema; default public' }),
-  tables: z.record(z.string(), tableAccessSchema).meta({ description: 'table name -> verbs' }),
-});
+/**
+ * A mapping keyed by the user's own names (database kinds, tables). zod's
+ * record skips a key named "__proto__" without a word, which would drop a
+ * table of that name from the policy; files are therefore parsed with the Map
+ * flavor, which keeps every key. The record flavor describes the same YAML in
+ * the JSON Schema printed for editors.
+ */
+type UserKeyed = <V extends z.ZodType>(
+  key: z.ZodType<string>,
+  value: V,
+) => z.ZodType<ReadonlyMap<string, z.output<V>>, unknown>;
 
-export const policySchema = z
-  .strictObject({
-    component: nameSchema('component')
-      .refine((name) => !name.endsWith('_role'), {
-        error: 'component names cannot end in _role: that suffix names the grant role of another component',
-      })
-      .meta({
-        description: 'Component name; logins are <app>_<component>, grant roles <app>_<component>_role',
+function asMap<V extends z.ZodType>(
+  key: z.ZodType<string>,
+  value: V,
+): z.ZodType<ReadonlyMap<string, z.output<V>>, unknown> {
+  const toMap = (input: unknown) =>
+    input !== null && typeof input === 'object' && !Array.isArray(input)
+      ? new Map(Object.entries(input))
+      : input;
+  return z.preprocess(toMap, z.map(keyChecked(key), value)) as z.ZodType<
+    ReadonlyMap<string, z.output<V>>,
+    unknown
+  >;
+}
+
+/** For JSON Schema only: never parses (its output is a plain object, not the Map the type claims). */
+function asRecord<V extends z.ZodType>(
+  key: z.ZodType<string>,
+  value: V,
+): z.ZodType<ReadonlyMap<string, z.output<V>>, unknown> {
+  return z.record(key, value) as unknown as z.ZodType<ReadonlyMap<string, z.output<V>>, unknown>;
+}
+
+/**
+ * A map key checked by `key`, its problems reported as zod's record reports
+ * them (`invalid_key`), so that diagnostics point at the key, not its value.
+ */
+function keyChecked(key: z.ZodType<string>): z.ZodString {
+  return z.string().check((payload) => {
+    const checked = key.safeParse(payload.value, { reportInput: true });
+    if (checked.success) return;
+    payload.issues.push({
+      code: 'invalid_key',
+      origin: 'map',
+      issues: checked.error.issues,
+      input: payload.value,
+      path: [],
+    });
+  });
+}
+
+function makePolicySchema(userKeyed: UserKeyed) {
+  const databaseAccessSchema = z.strictObject({
+    schema: identifierSchema.optional().meta({ description: 'PostgreSQL schema; default public' }),
+    tables: userKeyed(z.string(), tableAccessSchema).meta({ description: 'table name -> verbs' }),
+  });
+  return z
+    .strictObject({
+      component: nameSchema('component')
+        .refine((name) => !name.endsWith('_role'), {
+          error: 'component names cannot end in _role: that suffix names the grant role of another component',
+        })
+        .meta({
+          description: 'Component name; logins are <app>_<component>, grant roles <app>_<component>_role',
+        }),
+      description: z.string().optional(),
+      databases: userKeyed(nameSchema('database kind'), databaseAccessSchema).optional().meta({
+        description: 'Database kind -> tables. Leave out for a component that needs no database login.',
       }),
-    description: z.string().optional(),
-    databases: z.record(nameSchema('database kind'), databaseAccessSchema).optional().meta({
-      description: 'Database kind -> tables. Leave out for a component that needs no database login.',
-    }),
-  })
-  .meta({ title: 'dbwarden policy', description: 'Which tables and verbs one component needs' });
+    })
+    .meta({ title: 'dbwarden policy', description: 'Which tables and verbs one component needs' });
+}
+
+export const policySchema = makePolicySchema(asMap);
+const policyJsonSchema = makePolicySchema(asRecord);
 
 export type PolicyInput = z.infer<typeof policySchema>;
 export type TableAccessInput = z.infer<typeof tableAccessSchema>;
@@ -210,7 +266,7 @@ export type ConfigInput = z.infer<typeof configSchema>;
 /** JSON Schemas for editors (draft-07: what yaml-language-server understands best). */
 export function jsonSchemas(): { policy: unknown; config: unknown } {
   return {
-    policy: z.toJSONSchema(policySchema, { target: 'draft-7' }),
+    policy: z.toJSONSchema(policyJsonSchema, { target: 'draft-7' }),
     config: z.toJSONSchema(configSchema, { target: 'draft-7' }),
   };
 }

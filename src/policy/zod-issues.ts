@@ -194,7 +194,11 @@ function objectSchemasAt(schema: AnySchema, path: readonly PathSegment[]): z.cor
       const child = (def.shape as Record<string, AnySchema>)[String(path[0])];
       return child ? objectSchemasAt(child, path.slice(1)) : [];
     }
+    case 'pipe':
+      // A user-keyed map: the preprocess step, then the Map schema.
+      return objectSchemasAt(def.out as AnySchema, path);
     case 'record':
+    case 'map':
       return path.length === 0 ? [] : objectSchemasAt(def.valueType as AnySchema, path.slice(1));
     case 'array':
       return path.length === 0 ? [] : objectSchemasAt(def.element as AnySchema, path.slice(1));

@@ -5,6 +5,12 @@
 import fs from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import type { AdminSession, Dialect, ServerIdentity } from '../dialects/dialect.js';
+import {
+  addressKey,
+  databaseAddress,
+  describeAddress,
+  SAME_DATABASE_HINT,
+} from '../dialects/database-address.js';
 import { engineForScheme, urlScheme } from '../dialects/engines.js';
 import { dialectFor } from '../dialects/registry.js';
 import type { EngineName, Target } from '../policy/model.js';
@@ -63,6 +69,12 @@ export async function openTargets(targets: readonly Target[]): Promise<OpenTarge
     const { url, engine } = resolveTarget(target);
     return { target, url, dialect: dialectFor(engine) };
   });
+  refuseSameDatabase(
+    resolved.map(({ target, url }) => {
+      const address = databaseAddress(url);
+      return address && { target, key: addressKey(address), described: describeAddress(address) };
+    }),
+  );
   const open: OpenTarget[] = [];
   try {
     for (const { target, url, dialect } of resolved) {
@@ -74,11 +86,42 @@ export async function openTargets(targets: readonly Target[]): Promise<OpenTarge
         throw err;
       }
     }
+    // Different URLs may still reach one database (localhost and 127.0.0.1): the servers say.
+    refuseSameDatabase(
+      open.map(({ target, identity }) => ({
+        target,
+        key: JSON.stringify([identity.cluster, identity.database]),
+        described: `database "${identity.database}" on one server (as the server reports it)`,
+      })),
+    );
   } catch (err) {
     await closeTargets(open);
     throw err;
   }
   return open;
+}
+
+/**
+ * Two targets on one database would each take dbwarden's run lock there and
+ * wait for the other until --lock-wait: exit 2 naming both, before anything
+ * is written. Addresses hold no credentials.
+ */
+function refuseSameDatabase(
+  targets: readonly ({ target: Target; key: string; described: string } | undefined)[],
+): void {
+  const first = new Map<string, Target>();
+  for (const entry of targets) {
+    if (entry === undefined) continue;
+    const earlier = first.get(entry.key);
+    if (earlier === undefined) {
+      first.set(entry.key, entry.target);
+      continue;
+    }
+    throw new InvalidInputError(
+      `targets ${earlier.name} and ${entry.target.name} are the same ${entry.described}`,
+      { hint: SAME_DATABASE_HINT },
+    );
+  }
 }
 
 export async function closeTargets(targets: readonly OpenTarget[]): Promise<void> {

@@ -482,3 +482,91 @@ describe('plan, apply and verify before any connection', () => {
     expect(stderr).not.toContain('s3cret-pw');
   });
 });
+
+describe('targets on one database, and a variable set but empty', () => {
+  /** A temp dir with one policy and a config whose targets are `targetLines`; run with it as cwd. */
+  function deployment(targetLines: string[]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbwarden-cli-'));
+    fs.writeFileSync(
+      path.join(dir, 'api.yaml'),
+      'component: api\ndatabases:\n  main:\n    tables:\n      t: [select]\n  audit:\n    tables:\n      a: [select]\n',
+    );
+    fs.writeFileSync(
+      path.join(dir, 'dbwarden.yaml'),
+      ['app: shop', 'policies: api.yaml', 'targets:', ...targetLines, 'credentials: { dir: creds }', ''].join(
+        '\n',
+      ),
+    );
+    return dir;
+  }
+  const SAME_DB_HINT =
+    '    each target must be its own database: keep one of them; if the two kinds are the same database, ' +
+    'use one kind for it (move the tables the policies list under the other kind to this one)';
+
+  it('validate, plan and apply exit 2 naming both targets, never their credentials, and write nothing', async () => {
+    const dir = deployment([
+      '  - { name: shop_main, kind: main, url: "${MAIN_URL}" }',
+      '  - { name: shop_audit, kind: audit, url: "${AUDIT_URL}" }',
+    ]);
+    const env = {
+      MAIN_URL: 'postgres://admin:first-pw@127.0.0.1:1/shop',
+      AUDIT_URL: 'postgresql://auditor:second-pw@127.0.0.1:1/shop?sslmode=disable',
+    };
+    try {
+      const validated = await run(['validate'], { cwd: dir, env });
+      expect(validated.code).toBe(2);
+      expect(errorLines(validated.stderr)).toEqual([
+        'dbwarden.yaml:5:43: error: targets "shop_main" and "shop_audit" are the same database "shop" on 127.0.0.1:1',
+      ]);
+      expect(validated.stderr).toContain(`${SAME_DB_HINT}\n    target "shop_main" is at dbwarden.yaml:4:41`);
+      expect(validated.stdout).toBe('invalid: 1 error; nothing was changed\n');
+      for (const command of ['plan', 'apply']) {
+        const { code, stdout, stderr } = await run([command], { cwd: dir, env });
+        expect(code).toBe(2);
+        expect(stderr).toContain('are the same database "shop" on 127.0.0.1:1');
+        expect(`${stdout}${stderr}`).not.toMatch(/first-pw|second-pw|could not connect/);
+      }
+      expect(fs.existsSync(path.join(dir, 'creds'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a urlFile on the same database as another target is refused by plan before connecting', async () => {
+    const dir = deployment([
+      '  - { name: shop_main, kind: main, url: "postgres://admin:first-pw@127.0.0.1:1/shop" }',
+      '  - { name: shop_audit, kind: audit, urlFile: audit-url }',
+    ]);
+    fs.writeFileSync(path.join(dir, 'audit-url'), 'postgres://auditor:second-pw@127.0.0.1:1/shop\n');
+    try {
+      expect((await run(['validate'], { cwd: dir })).code).toBe(0);
+      const { code, stdout, stderr } = await run(['plan'], { cwd: dir });
+      expect(code).toBe(2);
+      expect(stderr).toContain(
+        'targets shop_audit and shop_main are the same database "shop" on 127.0.0.1:1',
+      );
+      expect(`${stdout}${stderr}`).not.toMatch(/first-pw|second-pw|could not connect/);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('an empty variable is named with file:line:col instead of "url is not a URL"', async () => {
+    const dir = deployment([
+      '  - { name: shop_main, kind: main, url: "${MAIN_URL}" }',
+      '  - { name: shop_audit, kind: audit, url: "postgres://db/audit" }',
+    ]);
+    try {
+      const { code, stderr } = await run(['validate'], { cwd: dir, env: { MAIN_URL: '' } });
+      expect(code).toBe(2);
+      expect(errorLines(stderr)).toEqual([
+        'dbwarden.yaml:4:41: error: target "shop_main": url is empty: environment variable MAIN_URL is set but empty',
+      ]);
+      expect(stderr).toContain(
+        'set MAIN_URL to the admin URL (or its part), or give a default with ${MAIN_URL:-...}',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+});

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { DatabaseError } from '../../errors.js';
+import { DatabaseError, InvalidInputError } from '../../errors.js';
 import type {
   AdminSession,
   IntrospectRequest,
@@ -21,6 +21,7 @@ import type {
 import { waitForLock } from '../lock-wait.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
+import { parseSslParam } from './url-params.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Once dbwarden's lock is held, no statement should wait long for a metadata lock. */
@@ -45,10 +46,12 @@ export async function connectMysql(url: string, target: string): Promise<AdminSe
 
 /** Connects, naming the target (never the URL: it holds a password) when that fails. */
 export async function openConnection(url: string, target: string): Promise<mysql.Connection> {
+  // Outside the try: a malformed URL option is invalid input (exit 2), not a failed connection.
+  const options = connectionOptions(url, target);
   let connection: mysql.Connection | undefined;
   try {
     connection = await mysql.createConnection({
-      ...connectionOptions(url),
+      ...options,
       connectTimeout: CONNECT_TIMEOUT_MS,
       charset: 'utf8mb4_general_ci',
       multipleStatements: false,
@@ -69,9 +72,14 @@ export async function openConnection(url: string, target: string): Promise<mysql
   }
 }
 
-/** mysql:// or mariadb:// URL -> mysql2 options; query parameters are passed on (e.g. ssl). */
-export function connectionOptions(url: string): mysql.ConnectionOptions {
-  const parsed = new URL(url.replace(/^mariadb:/i, 'mysql:'));
+/**
+ * mysql:// or mariadb:// URL -> mysql2 options; of the query, `ssl` is read
+ * (url-params.ts). `target` names the target in messages, which never quote
+ * the URL or a parameter's value.
+ */
+export function connectionOptions(url: string, target?: string): mysql.ConnectionOptions {
+  const where = target === undefined ? 'admin URL' : `target ${target}`;
+  const parsed = readUrl(url, where);
   const options: mysql.ConnectionOptions = {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: Number(parsed.port || 3306),
@@ -80,8 +88,22 @@ export function connectionOptions(url: string): mysql.ConnectionOptions {
     database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined,
   };
   const ssl = parsed.searchParams.get('ssl');
-  if (ssl !== null) options.ssl = ssl === 'true' ? {} : (JSON.parse(ssl) as mysql.SslOptions);
+  if (ssl !== null) {
+    const sslOptions = parseSslParam(ssl, where);
+    if (sslOptions !== false) options.ssl = sslOptions === true ? {} : sslOptions;
+  }
   return options;
+}
+
+/** WHATWG URL's error keeps the whole URL (password included) in `input`: replaced by one naming the target. */
+function readUrl(url: string, where: string): URL {
+  try {
+    return new URL(url.replace(/^mariadb:/i, 'mysql:'));
+  } catch {
+    throw new InvalidInputError(`${where}: the URL cannot be read`, {
+      hint: 'percent-encode "@", ":", "/", "?" and "#" in the user name and password',
+    });
+  }
 }
 
 /** Lock names are at most 64 characters: a hash of the database name keeps them short and exact. */

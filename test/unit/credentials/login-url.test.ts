@@ -127,3 +127,99 @@ describe('redactUrl', () => {
     expect(redactUrl(`host=db password=${ADMIN_SECRET}`)).toBe('***');
   });
 });
+
+describe('loginUrl keeps only the query parameters on the engine’s allow-list', () => {
+  const PASSPHRASE = 'K3yPassphr4se';
+  const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEv';
+  const CA = '-----BEGIN CERTIFICATE-----\nMIID';
+  const sslJson = JSON.stringify({
+    ca: CA,
+    key: KEY,
+    cert: '-----BEGIN CERTIFICATE-----\nADMIN',
+    pfx: 'PFXDATA',
+    passphrase: PASSPHRASE,
+    rejectUnauthorized: true,
+    verifyIdentity: true,
+    minVersion: 'TLSv1.2',
+    somethingNew: 'x',
+  });
+
+  it('MySQL: keeps the CA and verification parts of ssl, never key, cert, pfx or passphrase', () => {
+    const url = loginUrl(
+      `mysql://root:${ADMIN_SECRET}@db:3306/nova?ssl=${encodeURIComponent(sslJson)}&charset=utf8mb4`,
+      'nova_api',
+      'pw',
+    );
+    const query = new URL(url).searchParams;
+    expect(JSON.parse(query.get('ssl') ?? '')).toEqual({
+      ca: CA,
+      rejectUnauthorized: true,
+      verifyIdentity: true,
+      minVersion: 'TLSv1.2',
+    });
+    expect(query.get('charset')).toBe('utf8mb4');
+    for (const secret of [
+      PASSPHRASE,
+      'PFXDATA',
+      'ADMIN',
+      'MIIEv',
+      ADMIN_SECRET,
+      'passphrase',
+      'somethingNew',
+    ]) {
+      expect(decodeURIComponent(url)).not.toContain(secret);
+    }
+  });
+
+  it('MySQL: reads ssl as URLSearchParams does ("+" is a space) and keeps ssl=true as it is', () => {
+    const plus = loginUrl('mariadb://db/nova?ssl={"minVersion":"TLSv1.3","passphrase":"a+b"}', 'u', 'p');
+    expect(plus).toBe(`mariadb://u:p@db/nova?ssl=${encodeURIComponent('{"minVersion":"TLSv1.3"}')}`);
+    expect(loginUrl('mysql://db/nova?ssl=true', 'u', 'p')).toBe('mysql://u:p@db/nova?ssl=true');
+  });
+
+  it('MySQL: drops a client key given as a parameter of its own, and unknown parameters', () => {
+    expect(
+      loginUrl(
+        'mysql://db/nova?ssl_key=/admin.key&ssl_cert=/admin.pem&ssl_ca=/ca.pem&local_infile=1&read_default_file=/root/.my.cnf',
+        'u',
+        'p',
+      ),
+    ).toBe('mysql://u:p@db/nova?ssl_ca=/ca.pem');
+  });
+
+  it('MySQL: a malformed ssl JSON is refused naming the parameter, never quoting its value', () => {
+    const admin = `mysql://db/nova?ssl=${encodeURIComponent(`{"passphrase":"${PASSPHRASE}"`)}`;
+    let message = '';
+    try {
+      loginUrl(admin, 'u', 'p');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('the ssl parameter is not valid');
+    expect(message).not.toContain(PASSPHRASE);
+    expect(() => loginUrl('mysql://db/nova?ssl=[1]', 'u', 'p')).toThrow(/ssl parameter is not valid/);
+    expect(() => loginUrl('mysql://db/nova?ssl=%E0%A4%A', 'u', 'p')).toThrow(/ssl parameter/);
+  });
+
+  it('PostgreSQL: keeps server checks and connection settings, drops the admin’s client certificate and settings', () => {
+    const url = loginUrl(
+      'postgresql://admin@db/nova?sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/admin.crt&sslkey=/admin.key' +
+        `&sslpassword=${ADMIN_SECRET}&passfile=/root/.pgpass&service=admin&options=-c%20role%3Dx` +
+        '&target_session_attrs=read-write&connect_timeout=5&application_name=nova&replication=database',
+      'u',
+      'p',
+    );
+    expect(url).toBe(
+      'postgresql://u:p@db/nova?sslmode=verify-full&sslrootcert=/ca.pem&target_session_attrs=read-write&connect_timeout=5&application_name=nova',
+    );
+  });
+
+  it('keeps no query at all for a scheme it does not know', () => {
+    expect(loginUrl('foo://db/nova?sslmode=require', 'u', 'p')).toBe('foo://u:p@db/nova');
+  });
+
+  it('redactUrl hides a MySQL ssl JSON, which may hold a passphrase', () => {
+    const redacted = redactUrl(`mysql://db/nova?ssl=${encodeURIComponent(sslJson)}&charset=utf8mb4`);
+    expect(redacted).toBe('mysql://db/nova?ssl=***&charset=utf8mb4');
+  });
+});

@@ -875,3 +875,159 @@ describe('checkDeployment: the result', () => {
     expect(Object.isFrozen(deployment?.policies[0]?.databases[0]?.tables)).toBe(true);
   });
 });
+
+describe('a variable that is set but empty', () => {
+  it('is named, with file:line:col, when the url it makes is empty', () => {
+    const { parsed, errors } = parse(config('targets:', ...target('nova', 'main', '${NOVA_URL}')), {
+      NOVA_URL: '',
+    });
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      error(
+        6,
+        10,
+        'target "nova": url is empty: environment variable NOVA_URL is set but empty',
+        'set NOVA_URL to the admin URL (or its part), or give a default with ${NOVA_URL:-...}',
+      ),
+    ]);
+  });
+
+  it('is named when the url it leaves is not a URL, and the rest of the value is not echoed', () => {
+    const { errors } = parse(config('targets:', ...target('nova', 'main', '${SCHEME}admin:pw@db/nova')), {
+      SCHEME: '',
+    });
+    expect(errors.map((e) => e.message)).toEqual([
+      'target "nova": url is not a URL: environment variable SCHEME is set but empty',
+    ]);
+    expect(JSON.stringify(errors)).not.toContain('admin:pw');
+  });
+
+  it('is named when it leaves urlFile empty', () => {
+    const { errors } = parse(
+      config('targets:', '  - name: nova', '    kind: main', '    urlFile: ${NOVA_URL_FILE}'),
+      { NOVA_URL_FILE: '' },
+    );
+    expect(errors).toEqual([
+      error(
+        6,
+        14,
+        'target "nova": urlFile is empty: environment variable NOVA_URL_FILE is set but empty',
+        'urlFile names the file that holds the admin URL',
+      ),
+    ]);
+  });
+
+  it('is not blamed when the url is valid or a default took its place', () => {
+    expect(
+      parse(config('targets:', ...target('nova', 'main', 'postgres://db/nova${SUFFIX}')), { SUFFIX: '' })
+        .errors,
+    ).toEqual([]);
+    expect(
+      parse(config('targets:', ...target('nova', 'main', '${NOVA_URL:-postgres://db/nova}')), {
+        NOVA_URL: '',
+      }).errors,
+    ).toEqual([]);
+  });
+});
+
+describe('names of JavaScript object properties in the environment and in URL schemes', () => {
+  it('does not take ${constructor} or ${toString} from Object.prototype', () => {
+    const { errors } = parse(config('targets:', ...target('nova', 'main', '${constructor}${toString}')));
+    expect(errors.map((e) => e.message)).toEqual([
+      'environment variable constructor is not set',
+      'environment variable toString is not set',
+    ]);
+  });
+
+  it('calls constructor:// an unsupported scheme', () => {
+    const { errors } = parse(config('targets:', ...target('nova', 'main', 'constructor://db/nova')));
+    expect(errors.map((e) => e.message)).toEqual([
+      'target "nova": url has the unsupported scheme "constructor"',
+    ]);
+  });
+});
+
+describe('two targets on one database', () => {
+  const HINT =
+    'each target must be its own database: keep one of them; if the two kinds are the same database, ' +
+    'use one kind for it (move the tables the policies list under the other kind to this one)';
+  const twoTargets = (first: string, second: string, secondKind = 'main') =>
+    config('targets:', ...target('orders', 'main', first), ...target('orders_copy', secondKind, second));
+
+  it('are refused at the second url, naming both and where the first is, whatever their kinds', () => {
+    const { parsed, errors } = parse(
+      twoTargets(
+        'postgres://admin:Pw1@DB.example:5432/orders',
+        'postgresql://other:Pw2@db.example/orders',
+        'audit',
+      ),
+    );
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      {
+        ...error(
+          9,
+          10,
+          'targets "orders" and "orders_copy" are the same database "orders" on db.example:5432',
+          HINT,
+        ),
+        related: { label: 'target "orders" is at', file: CONFIG, line: 6, col: 10 },
+      },
+    ]);
+    expect(JSON.stringify(errors)).not.toMatch(/Pw1|Pw2|adminUser|readerUser/);
+  });
+
+  it.each([
+    ['mysql and mariadb schemes, default port', 'mysql://root@h/nova', 'mariadb://app@h:3306/nova'],
+    ['hosts in another order', 'postgres://h1,h2:5433/x', 'postgres://h2:5433,h1:5432/x'],
+    ["PostgreSQL's default database: the user name", 'postgres://nova@db', 'postgres://x@db/nova'],
+    [
+      'dbname and host given as parameters',
+      'postgres:///?host=%2Frun%2Fpg&dbname=a',
+      'postgres:///a?host=/run/pg',
+    ],
+    ['a percent-encoded database name', 'postgres://db/my%20db', 'postgres://db/my db'],
+    ['dbname, which wins over the path as in libpq', 'postgres://db/x?dbname=a', 'postgres://db:5432/a'],
+  ])('are found through %s', (_, first, second) => {
+    const { errors } = parse(twoTargets(first, second));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toMatch(/^targets "orders" and "orders_copy" are the same database /);
+  });
+
+  it.each([
+    ['another database', 'postgres://db/a', 'postgres://db/b'],
+    ['another port', 'postgres://db:5432/a', 'postgres://db:5433/a'],
+    ['another host', 'mysql://h1/a', 'mysql://h2/a'],
+  ])('are not confused with targets on %s', (_, first, second) => {
+    expect(parse(twoTargets(first, second)).errors).toEqual([]);
+  });
+});
+
+describe("a MySQL admin URL's ssl option", () => {
+  const PASSPHRASE = 'K3yPassphr4se';
+
+  it('is refused at the url when it is not true, false or a JSON object, never quoting it', () => {
+    const ssl = encodeURIComponent(`{"passphrase":"${PASSPHRASE}"`);
+    const { parsed, errors } = parse(config('targets:', ...target('nova', 'main', '${NOVA_URL}')), {
+      NOVA_URL: `mysql://root:pw@db/nova?ssl=${ssl}`,
+    });
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      error(
+        6,
+        10,
+        'target "nova": the ssl parameter is not valid: expected true, false or a JSON object of TLS options',
+        'write ssl=true, or ssl= followed by a percent-encoded JSON object such as {"ca":"...","rejectUnauthorized":true}',
+      ),
+    ]);
+    expect(JSON.stringify(errors)).not.toContain(PASSPHRASE);
+  });
+
+  it('is accepted as true, false or a JSON object with a passphrase', () => {
+    for (const ssl of ['true', 'false', encodeURIComponent(`{"passphrase":"${PASSPHRASE}","ca":"x"}`)]) {
+      expect(
+        parse(config('targets:', ...target('nova', 'main', `mariadb://db/nova?ssl=${ssl}`))).errors,
+      ).toEqual([]);
+    }
+  });
+});

@@ -623,3 +623,84 @@ describe('every problem of a file at once', () => {
     ]);
   });
 });
+
+describe('names that are also names of JavaScript object properties', () => {
+  it('keeps tables named __proto__, constructor, toString and hasOwnProperty, with their grants', () => {
+    const { parsed, errors } = parse(
+      withTables(
+        '      __proto__: [select, insert]',
+        '      constructor:',
+        '        select: [__proto__, constructor]',
+        '      toString: [delete]',
+        '      hasOwnProperty: [update]',
+        '      plain: [select]',
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(parsed?.policy.databases).toEqual([
+      {
+        kind: 'main',
+        schema: undefined,
+        tables: [
+          {
+            table: '__proto__',
+            grants: [
+              { verb: 'select', columns: 'all' },
+              { verb: 'insert', columns: 'all' },
+            ],
+          },
+          { table: 'constructor', grants: [{ verb: 'select', columns: ['__proto__', 'constructor'] }] },
+          { table: 'hasOwnProperty', grants: [{ verb: 'update', columns: 'all' }] },
+          { table: 'plain', grants: [{ verb: 'select', columns: 'all' }] },
+          { table: 'toString', grants: [{ verb: 'delete', columns: 'all' }] },
+        ],
+      },
+    ]);
+  });
+
+  it('checks the access of a table named __proto__ like any other, at its line:col', () => {
+    const { parsed, errors } = parse(withTables('      __proto__: [selct]', '      t: [select]'));
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([error(5, 19, 'unknown verb "selct"', `did you mean "select"? ${VERB_LIST}`)]);
+  });
+
+  it('refuses a database kind named __proto__ at its key instead of dropping it', () => {
+    const { parsed, errors } = parse(
+      yaml('component: web', 'databases:', '  __proto__:', '    tables:', '      t: [select]'),
+    );
+    expect(parsed).toBeUndefined();
+    expect(errors).toEqual([
+      error(
+        3,
+        3,
+        'invalid value "__proto__": database kind must be lowercase letters, digits and _, starting with a letter',
+      ),
+    ]);
+  });
+
+  it('keeps a database kind named constructor', () => {
+    const { parsed, errors } = parse(
+      yaml('component: web', 'databases:', '  constructor:', '    tables:', '      t: [select]'),
+    );
+    expect(errors).toEqual([]);
+    expect(parsed?.policy.databases.map((db) => db.kind)).toEqual(['constructor']);
+  });
+
+  it('refuses __proto__ as a verb of the column form, and as a top-level key', () => {
+    const { errors } = parse(
+      yaml(
+        'component: web',
+        '__proto__: x',
+        'databases:',
+        '  main:',
+        '    tables:',
+        '      t:',
+        '        __proto__: [a]',
+      ),
+    );
+    expect(errors).toEqual([
+      expect.objectContaining({ line: 2, col: 1, message: 'unknown key "__proto__"' }),
+      expect.objectContaining({ line: 7, col: 9, message: 'unknown verb "__proto__"' }),
+    ]);
+  });
+});
