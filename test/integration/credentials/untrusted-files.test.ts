@@ -257,6 +257,26 @@ describe.each(ENGINES)('untrusted credential files on $title', (engine) => {
     expect(applied.code).toBe(0);
     expect(fs.readdirSync(creds).sort()).toEqual(before);
   });
+
+  it('verify connects with the config’s URL only: a file URL pointing elsewhere is reported, not followed', async () => {
+    expect((await run('apply')).code).toBe(0);
+    expect((await run('verify')).code).toBe(0);
+    const file = path.join(creds, 'api.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const content = fileOf('api');
+    // main1's URL now names main2's database: the application would connect there.
+    const redirected = { ...content, targets: { ...content.targets, main1: content.targets.main2 } };
+    fs.writeFileSync(file, JSON.stringify(redirected), { mode: 0o600 });
+    const verified = await run('verify');
+    expect(verified.code).toBe(3);
+    expect(verified.stdout).toMatch(/FAIL\s+api on main1/);
+    expect(verified.stdout).toContain('is not the one the config gives');
+    expect(verified.stdout).toMatch(/ok\s+api on main2/);
+    // apply writes the config's URL back, and verify is clean again.
+    expect((await run('apply')).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(original);
+    expect((await run('verify')).code).toBe(0);
+  });
 });
 
 /** Runs a command to its end; its exit code and output. */
