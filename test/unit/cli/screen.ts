@@ -21,7 +21,8 @@ export function screenLines(output: string): string[] {
       const seq = match[1] as string;
       const n = Number(/[0-9]+/.exec(seq)?.[0] ?? '1');
       const command = seq.at(-1);
-      if (seq.startsWith('[?') || seq === '7' || seq === '8') continue;
+      // Private modes, cursor save/restore and colours (SGR, `m`) do not move the cursor.
+      if (seq.startsWith('[?') || seq === '7' || seq === '8' || command === 'm') continue;
       if (command === 'A') row = Math.max(0, row - n);
       else if (command === 'B') row += n;
       else if (command === 'G') col = n - 1;
