@@ -139,6 +139,7 @@ function checkJob(objects: K8sObject[], values: Dict, job: Dict): void {
     runAsUser: ids.runAsUser,
     runAsGroup: ids.runAsGroup,
     fsGroup: ids.fsGroup,
+    fsGroupChangePolicy: 'OnRootMismatch',
     seccompProfile: { type: 'RuntimeDefault' },
   });
   expect(container.securityContext).toEqual({
