@@ -4,6 +4,7 @@
  * only: no value is ever printed.
  */
 import { ExitCode } from '../errors.js';
+import type { Deployment } from '../policy/model.js';
 import type { SecretFailure } from '../secrets/store/index.js';
 import {
   checkDowngradeTo,
@@ -142,17 +143,23 @@ function upgradeText(summary: UpgradeSummary): string {
   return `${lines.join('\n')}\n${verify}${verdict}\n`;
 }
 
-export async function downgradeCommand(
-  options: SecretsCommandOptions & {
-    readonly to: string;
-    readonly dropRoles: boolean;
-    readonly force: boolean;
-    readonly lockWaitSeconds: number;
-    /** --yes: no confirmation asked (and none needed off a terminal). */
-    readonly yes: boolean;
-  },
-  io: CliIo,
-): Promise<number> {
+/** The flags of downgrade, as the command line gave them. */
+export interface DowngradeCommandOptions extends SecretsCommandOptions {
+  readonly to: string;
+  readonly dropRoles: boolean;
+  readonly force: boolean;
+  readonly lockWaitSeconds: number;
+  /** --yes: no confirmation asked (and none needed off a terminal). */
+  readonly yes: boolean;
+}
+
+/** What downgrade did: the migrations reverted per target, and the roles dropped with --drop-roles. */
+interface DowngradeOutcome {
+  readonly reverted: Awaited<ReturnType<typeof runDowngrade>>;
+  readonly dropped: Awaited<ReturnType<typeof runDropRoles>> | undefined;
+}
+
+export async function downgradeCommand(options: DowngradeCommandOptions, io: CliIo): Promise<number> {
   checkDowngradeTo(options.to);
   const deployment = loadOrFail(options.config, io);
   await confirmDestruction(
@@ -165,7 +172,19 @@ export async function downgradeCommand(
     io,
   );
   if (options.dropRoles) await refuseOpenSessions(deployment, { force: options.force, log: logTo(io) });
-  const result = await withProgress(io, (progress) =>
+  const outcome = await downgradeAndDropRoles(deployment, options, io);
+  if (options.format === 'json') printJson(downgradeJson(outcome, options), io);
+  else io.stdout(downgradeText(outcome, options));
+  return ExitCode.ok;
+}
+
+/** The migrations reverted, then with --drop-roles every managed role and login dropped. */
+async function downgradeAndDropRoles(
+  deployment: Deployment,
+  options: DowngradeCommandOptions,
+  io: CliIo,
+): Promise<DowngradeOutcome> {
+  const reverted = await withProgress(io, (progress) =>
     runDowngrade(deployment, options.to, {
       batchSize: options.batchSize,
       log: logTo(io),
@@ -181,25 +200,34 @@ export async function downgradeCommand(
         detail: io.detail,
       })
     : undefined;
-  const roleChanges = dropped?.targets.reduce((n, t) => n + t.changes.length, 0) ?? 0;
-  if (options.format === 'json') {
-    printJson(
-      {
-        ok: true,
-        to: options.to,
-        targets: result,
-        ...(dropped && { roles: { changes: roleChanges, credentialsRemoved: dropped.credentialsRemoved } }),
-      },
-      io,
-    );
-    return ExitCode.ok;
-  }
-  const lines = result.map(
+  return { reverted, dropped };
+}
+
+function roleChangeCount({ dropped }: DowngradeOutcome): number {
+  return dropped?.targets.reduce((n, t) => n + t.changes.length, 0) ?? 0;
+}
+
+function downgradeJson(outcome: DowngradeOutcome, options: DowngradeCommandOptions): object {
+  const { reverted, dropped } = outcome;
+  return {
+    ok: true,
+    to: options.to,
+    targets: reverted,
+    ...(dropped && {
+      roles: { changes: roleChangeCount(outcome), credentialsRemoved: dropped.credentialsRemoved },
+    }),
+  };
+}
+
+function downgradeText(outcome: DowngradeOutcome, options: DowngradeCommandOptions): string {
+  const { reverted, dropped } = outcome;
+  const lines = reverted.map(
     (t) =>
       `target ${t.target}: ${t.migrationsReverted.length === 0 ? 'nothing to revert' : `reverted ${t.migrationsReverted.join(', ')}`}`,
   );
-  if (result.length === 0) lines.push('Secrets: none configured; nothing to revert.');
+  if (reverted.length === 0) lines.push('Secrets: none configured; nothing to revert.');
   if (dropped) {
+    const roleChanges = roleChangeCount(outcome);
     lines.push(
       roleChanges === 0
         ? 'Roles: no managed role or login left to drop.'
@@ -207,8 +235,7 @@ export async function downgradeCommand(
     );
   }
   lines.push(`Downgrade to ${options.to}: done.`);
-  io.stdout(`${lines.join('\n')}\n`);
-  return ExitCode.ok;
+  return `${lines.join('\n')}\n`;
 }
 
 export async function statusCommand(

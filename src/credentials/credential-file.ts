@@ -514,94 +514,131 @@ function lineColumn(text: string, offset: number): string {
   return `line ${line}, column ${column}`;
 }
 
+/** Thrown inside JsonScanner at the offset of the first syntax error; caught by jsonErrorOffset. */
+class SyntaxAt {
+  constructor(readonly offset: number) {}
+}
+
+const JSON_SPACE = ' \t\n\r';
+const JSON_ESCAPES = '"\\/bfnrt';
+const JSON_LITERALS = ['true', 'false', 'null'];
+const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+/**
+ * A recursive-descent scanner of RFC 8259 JSON that only moves an offset: it
+ * keeps no value and copies no text, so nothing read can reach an error.
+ */
+class JsonScanner {
+  private i = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The whole text is one value, with optional white space around it. */
+  document(): void {
+    this.value();
+    this.skipSpace();
+    if (this.i < this.text.length) this.fail();
+  }
+
+  private fail(): never {
+    throw new SyntaxAt(this.i);
+  }
+
+  private skipSpace(): void {
+    while (this.i < this.text.length && JSON_SPACE.includes(this.text.charAt(this.i))) this.i++;
+  }
+
+  private expect(char: string): void {
+    if (this.text.charAt(this.i) !== char) this.fail();
+    this.i++;
+  }
+
+  private value(): void {
+    this.skipSpace();
+    const c = this.text.charAt(this.i);
+    if (c === '{') return this.container('}');
+    if (c === '[') return this.container(']');
+    if (c === '"') return this.string();
+    if (!this.literal()) this.number();
+  }
+
+  /** An object or array, its opening bracket at the offset. */
+  private container(close: '}' | ']'): void {
+    this.i++;
+    this.skipSpace();
+    if (this.text.charAt(this.i) === close) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      if (close === '}') this.memberName();
+      this.value();
+      this.skipSpace();
+      if (this.text.charAt(this.i) !== ',') return this.expect(close);
+      this.i++;
+    }
+  }
+
+  /** `"name" :` before each value of an object. */
+  private memberName(): void {
+    this.skipSpace();
+    this.string();
+    this.skipSpace();
+    this.expect(':');
+  }
+
+  private string(): void {
+    this.expect('"');
+    for (;;) {
+      if (this.i >= this.text.length) this.fail();
+      const c = this.text.charCodeAt(this.i);
+      if (c === 0x22) {
+        this.i++;
+        return;
+      }
+      if (c < 0x20) this.fail();
+      if (c === 0x5c) this.escape();
+      this.i++;
+    }
+  }
+
+  /** The character after a backslash; leaves the offset on the escape's last character. */
+  private escape(): void {
+    this.i++;
+    const escape = this.text.charAt(this.i);
+    if (escape === 'u') return this.hexDigits();
+    if (escape === '' || !JSON_ESCAPES.includes(escape)) this.fail();
+  }
+
+  /** The four digits of a \u escape. */
+  private hexDigits(): void {
+    for (let k = 1; k <= 4; k++) {
+      this.i++;
+      if (!/[0-9A-Fa-f]/.test(this.text.charAt(this.i))) this.fail();
+    }
+  }
+
+  private literal(): boolean {
+    const literal = JSON_LITERALS.find((l) => this.text.startsWith(l, this.i));
+    if (literal === undefined) return false;
+    this.i += literal.length;
+    return true;
+  }
+
+  private number(): void {
+    JSON_NUMBER.lastIndex = this.i;
+    if (!JSON_NUMBER.test(this.text)) this.fail();
+    this.i = JSON_NUMBER.lastIndex;
+  }
+}
+
 /**
  * Offset of the first JSON syntax error in `text` (RFC 8259), or undefined
  * if none is found. Only positions come out of it, never text.
  */
 export function jsonErrorOffset(text: string): number | undefined {
-  let i = 0;
-  class SyntaxAt {
-    constructor(readonly offset: number) {}
-  }
-  const fail = (): never => {
-    throw new SyntaxAt(i);
-  };
-  const skipSpace = () => {
-    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
-  };
-  const expect = (char: string) => {
-    if (text.charAt(i) !== char) fail();
-    i++;
-  };
-  const string = () => {
-    expect('"');
-    for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return;
-      }
-      if (c < 0x20) fail();
-      if (c === 0x5c) {
-        i++;
-        const escape = text.charAt(i);
-        if (escape === 'u') {
-          for (let k = 1; k <= 4; k++) {
-            i++;
-            if (!/[0-9A-Fa-f]/.test(text.charAt(i))) fail();
-          }
-        } else if (!'"\\/bfnrt'.includes(escape) || escape === '') {
-          fail();
-        }
-      }
-      i++;
-    }
-  };
-  const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-  const value = (): void => {
-    skipSpace();
-    const c = text.charAt(i);
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      i++;
-      skipSpace();
-      if (text.charAt(i) === close) {
-        i++;
-        return;
-      }
-      for (;;) {
-        if (close === '}') {
-          skipSpace();
-          string();
-          skipSpace();
-          expect(':');
-        }
-        value();
-        skipSpace();
-        if (text.charAt(i) === ',') {
-          i++;
-          continue;
-        }
-        expect(close);
-        return;
-      }
-    }
-    if (c === '"') return string();
-    for (const literal of ['true', 'false', 'null']) {
-      if (text.startsWith(literal, i)) {
-        i += literal.length;
-        return;
-      }
-    }
-    NUMBER.lastIndex = i;
-    if (!NUMBER.test(text)) fail();
-    i = NUMBER.lastIndex;
-  };
   try {
-    value();
-    skipSpace();
-    if (i < text.length) fail();
+    new JsonScanner(text).document();
     return undefined;
   } catch (error) {
     if (error instanceof SyntaxAt) return error.offset;

@@ -60,6 +60,46 @@ export function applyChanges(catalog: Catalog, changes: readonly Change[]): Cata
   };
 }
 
+/** One change's type, narrowed. */
+type ChangeOf<T extends Change['type']> = Extract<Change, { type: T }>;
+
+/** What a change can see and alter: its cluster, its target, and the role it names if it exists. */
+interface Scope {
+  readonly cluster: MutableCluster;
+  readonly target: MutableTarget;
+  /** Every target on the change's cluster: a role dropped there must hold nothing on any of them. */
+  readonly clusterTargets: readonly MutableTarget[];
+  readonly role: RoleState | undefined;
+}
+
+type Simulate<T extends Change['type']> = (change: ChangeOf<T>, scope: Scope) => void;
+
+/** One simulation per change type; the mapped type keeps it exhaustive over the Change union. */
+const SIMULATORS: { readonly [T in Change['type']]: Simulate<T> } = {
+  'create-role': createRole,
+  'create-login': createRole,
+  'adopt-role': (change, scope) => {
+    scope.cluster.roles.set(change.role, { ...needRole(change, scope), managedMarker: true });
+  },
+  'alter-role': alterRole,
+  'set-password': (change, scope) => {
+    if (!needRole(change, scope).canLogin)
+      throw new SimulationError(`set-password: ${change.role} cannot log in`);
+  },
+  'grant-membership': grantMembership,
+  'revoke-membership': revokeMembership,
+  grant: grantObject,
+  revoke: revokeObject,
+  'revoke-grant-option': (change, { target }) => revokeGrantOption(change, target),
+  'grant-columns': grantColumns,
+  'revoke-columns': revokeColumns,
+  'forget-role': (change, { role }) => {
+    if (role) throw new SimulationError(`forget-role: role ${change.role} exists`);
+  },
+  'drop-login': dropRole,
+  'drop-role': dropRole,
+};
+
 function applyOne(
   change: Change,
   clusters: Map<string, MutableCluster>,
@@ -69,7 +109,6 @@ function applyOne(
   if (!target) throw new SimulationError(`no target ${change.target}`);
   const cluster = clusters.get(target.cluster) as MutableCluster;
   const clusterTargets = [...targets.values()].filter((t) => t.cluster === target.cluster);
-  const role = cluster.roles.get(change.role);
   // Another app's role is never changed in any way: a plan that tries is a planner bug.
   // (Revoking a managed member's membership in another app's role changes only the member.)
   for (const name of touchedRoles(change)) {
@@ -77,141 +116,131 @@ function applyOne(
     if (otherApp !== undefined)
       throw new SimulationError(`${change.type}: ${name} belongs to app ${otherApp}`);
   }
-  const needRole = (): RoleState => {
-    if (!role) throw new SimulationError(`${change.type}: role ${change.role} does not exist`);
-    return role;
-  };
-  switch (change.type) {
-    case 'create-role':
-    case 'create-login':
-      if (role) throw new SimulationError(`${change.type}: role ${change.role} exists`);
-      cluster.roles.set(change.role, {
-        name: change.role,
-        canLogin: change.type === 'create-login',
-        managedMarker: true,
-        attributes: [],
-      });
-      return;
-    case 'adopt-role':
-      cluster.roles.set(change.role, { ...needRole(), managedMarker: true });
-      return;
-    case 'alter-role': {
-      const current = needRole();
-      const attributes = current.attributes.filter((a) => !change.clearAttributes.includes(a));
-      cluster.roles.set(change.role, {
-        ...current,
-        canLogin: change.canLogin ?? current.canLogin,
-        attributes,
-      });
-      return;
-    }
-    case 'set-password':
-      if (!needRole().canLogin) throw new SimulationError(`set-password: ${change.role} cannot log in`);
-      return;
-    case 'grant-membership':
-      needRole();
-      if (!cluster.roles.has(change.member))
-        throw new SimulationError(`member ${change.member} does not exist`);
-      if (
-        cluster.memberships.some(
-          (m) => m.role === change.role && m.member === change.member && m.inherits !== false,
-        )
-      ) {
-        throw new SimulationError(`membership ${change.role} -> ${change.member} exists`);
-      }
-      cluster.memberships = cluster.memberships.filter(
-        (m) => !(m.role === change.role && m.member === change.member),
+  const simulate = SIMULATORS[change.type] as Simulate<Change['type']>;
+  simulate(change, { cluster, target, clusterTargets, role: cluster.roles.get(change.role) });
+}
+
+/** The role the change names, which must exist. */
+function needRole(change: Change, { role }: Scope): RoleState {
+  if (!role) throw new SimulationError(`${change.type}: role ${change.role} does not exist`);
+  return role;
+}
+
+function createRole(change: ChangeOf<'create-role' | 'create-login'>, { cluster, role }: Scope): void {
+  if (role) throw new SimulationError(`${change.type}: role ${change.role} exists`);
+  cluster.roles.set(change.role, {
+    name: change.role,
+    canLogin: change.type === 'create-login',
+    managedMarker: true,
+    attributes: [],
+  });
+}
+
+function alterRole(change: ChangeOf<'alter-role'>, scope: Scope): void {
+  const current = needRole(change, scope);
+  const attributes = current.attributes.filter((a) => !change.clearAttributes.includes(a));
+  scope.cluster.roles.set(change.role, {
+    ...current,
+    canLogin: change.canLogin ?? current.canLogin,
+    attributes,
+  });
+}
+
+function grantMembership(change: ChangeOf<'grant-membership'>, scope: Scope): void {
+  const { cluster } = scope;
+  needRole(change, scope);
+  if (!cluster.roles.has(change.member)) throw new SimulationError(`member ${change.member} does not exist`);
+  if (
+    cluster.memberships.some(
+      (m) => m.role === change.role && m.member === change.member && m.inherits !== false,
+    )
+  ) {
+    throw new SimulationError(`membership ${change.role} -> ${change.member} exists`);
+  }
+  cluster.memberships = cluster.memberships.filter(
+    (m) => !(m.role === change.role && m.member === change.member),
+  );
+  cluster.memberships.push({ role: change.role, member: change.member });
+}
+
+function revokeMembership(change: ChangeOf<'revoke-membership'>, { cluster }: Scope): void {
+  const before = cluster.memberships.length;
+  cluster.memberships = cluster.memberships.filter(
+    (m) => !(m.role === change.role && m.member === change.member),
+  );
+  if (cluster.memberships.length === before) throw new SimulationError('revoke-membership: not a member');
+}
+
+function grantObject(change: ChangeOf<'grant'>, scope: Scope): void {
+  needRole(change, scope);
+  for (const privilege of change.privileges) {
+    const grant = { grantee: change.role, object: change.object, privilege };
+    if (scope.target.grants.some((g) => sameObjectGrant(g, grant)))
+      throw new SimulationError('grant: already held');
+    scope.target.grants.push(grant);
+  }
+}
+
+function revokeObject(change: ChangeOf<'revoke'>, { target }: Scope): void {
+  for (const privilege of change.privileges) {
+    const grant = { grantee: change.role, object: change.object, privilege };
+    const index = target.grants.findIndex((g) => sameObjectGrant(g, grant));
+    if (index < 0) throw new SimulationError(`revoke: ${change.role} does not hold ${privilege}`);
+    target.grants.splice(index, 1);
+    if (target.capabilities.tableRevokeClearsColumns && change.object.kind === 'table') {
+      const { schema, table } = change.object;
+      target.columnGrants = target.columnGrants.filter(
+        (g) =>
+          !(
+            g.grantee === change.role &&
+            g.schema === schema &&
+            g.table === table &&
+            g.privilege === privilege
+          ),
       );
-      cluster.memberships.push({ role: change.role, member: change.member });
-      return;
-    case 'revoke-membership': {
-      const before = cluster.memberships.length;
-      cluster.memberships = cluster.memberships.filter(
-        (m) => !(m.role === change.role && m.member === change.member),
-      );
-      if (cluster.memberships.length === before) throw new SimulationError('revoke-membership: not a member');
-      return;
-    }
-    case 'grant':
-      needRole();
-      for (const privilege of change.privileges) {
-        const grant = { grantee: change.role, object: change.object, privilege };
-        if (target.grants.some((g) => sameObjectGrant(g, grant)))
-          throw new SimulationError('grant: already held');
-        target.grants.push(grant);
-      }
-      return;
-    case 'revoke':
-      for (const privilege of change.privileges) {
-        const grant = { grantee: change.role, object: change.object, privilege };
-        const index = target.grants.findIndex((g) => sameObjectGrant(g, grant));
-        if (index < 0) throw new SimulationError(`revoke: ${change.role} does not hold ${privilege}`);
-        target.grants.splice(index, 1);
-        if (target.capabilities.tableRevokeClearsColumns && change.object.kind === 'table') {
-          const { schema, table } = change.object;
-          target.columnGrants = target.columnGrants.filter(
-            (g) =>
-              !(
-                g.grantee === change.role &&
-                g.schema === schema &&
-                g.table === table &&
-                g.privilege === privilege
-              ),
-          );
-        }
-      }
-      return;
-    case 'revoke-grant-option':
-      revokeGrantOption(change, target);
-      return;
-    case 'grant-columns':
-      needRole();
-      for (const column of change.columns) {
-        const grant = {
-          grantee: change.role,
-          schema: change.schema,
-          table: change.table,
-          column,
-          privilege: change.privilege,
-        };
-        if (target.columnGrants.some((g) => sameColumnGrant(g, grant)))
-          throw new SimulationError('grant-columns: held');
-        target.columnGrants.push(grant);
-      }
-      return;
-    case 'revoke-columns':
-      for (const column of change.columns) {
-        const grant = {
-          grantee: change.role,
-          schema: change.schema,
-          table: change.table,
-          column,
-          privilege: change.privilege,
-        };
-        const index = target.columnGrants.findIndex((g) => sameColumnGrant(g, grant));
-        if (index < 0) throw new SimulationError(`revoke-columns: ${change.role} does not hold ${column}`);
-        target.columnGrants.splice(index, 1);
-      }
-      return;
-    case 'forget-role':
-      if (role) throw new SimulationError(`forget-role: role ${change.role} exists`);
-      return;
-    case 'drop-login':
-    case 'drop-role': {
-      needRole();
-      const stillHolds = clusterTargets.some(
-        (t) =>
-          t.grants.some((g) => g.grantee === change.role) ||
-          t.columnGrants.some((g) => g.grantee === change.role),
-      );
-      if (stillHolds) throw new SimulationError(`${change.type}: ${change.role} still holds privileges`);
-      cluster.roles.delete(change.role);
-      cluster.memberships = cluster.memberships.filter(
-        (m) => m.role !== change.role && m.member !== change.role,
-      );
-      return;
     }
   }
+}
+
+/** The column grants a grant-columns or revoke-columns change names, one per column. */
+function columnGrantsOf(change: ChangeOf<'grant-columns' | 'revoke-columns'>): ColumnGrant[] {
+  return change.columns.map((column) => ({
+    grantee: change.role,
+    schema: change.schema,
+    table: change.table,
+    column,
+    privilege: change.privilege,
+  }));
+}
+
+function grantColumns(change: ChangeOf<'grant-columns'>, scope: Scope): void {
+  needRole(change, scope);
+  for (const grant of columnGrantsOf(change)) {
+    if (scope.target.columnGrants.some((g) => sameColumnGrant(g, grant)))
+      throw new SimulationError('grant-columns: held');
+    scope.target.columnGrants.push(grant);
+  }
+}
+
+function revokeColumns(change: ChangeOf<'revoke-columns'>, { target }: Scope): void {
+  for (const grant of columnGrantsOf(change)) {
+    const index = target.columnGrants.findIndex((g) => sameColumnGrant(g, grant));
+    if (index < 0) throw new SimulationError(`revoke-columns: ${change.role} does not hold ${grant.column}`);
+    target.columnGrants.splice(index, 1);
+  }
+}
+
+function dropRole(change: ChangeOf<'drop-login' | 'drop-role'>, scope: Scope): void {
+  const { cluster } = scope;
+  needRole(change, scope);
+  const stillHolds = scope.clusterTargets.some(
+    (t) =>
+      t.grants.some((g) => g.grantee === change.role) ||
+      t.columnGrants.some((g) => g.grantee === change.role),
+  );
+  if (stillHolds) throw new SimulationError(`${change.type}: ${change.role} still holds privileges`);
+  cluster.roles.delete(change.role);
+  cluster.memberships = cluster.memberships.filter((m) => m.role !== change.role && m.member !== change.role);
 }
 
 /** The roles a change alters. */

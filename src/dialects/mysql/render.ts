@@ -30,101 +30,128 @@ export function isRoleName(name: string): boolean {
   return name.endsWith('_role');
 }
 
+/** One change's type, narrowed. */
+type ChangeOf<T extends Change['type']> = Extract<Change, { type: T }>;
+
+/** What every change's rendering needs, worked out once per change. */
+interface Scope {
+  readonly context: RenderContext;
+  readonly flavor: MysqlFlavor;
+  /** The change's role as an account (`'name'@'host'`, or the flavor's form of a grant role). */
+  readonly who: string;
+  /** The change's role as shown to people. */
+  readonly name: string;
+}
+
+type Render<T extends Change['type']> = (change: ChangeOf<T>, scope: Scope) => Statement[];
+
+/** One renderer per change type; the mapped type keeps it exhaustive over the Change union. */
+const RENDERERS: { readonly [T in Change['type']]: Render<T> } = {
+  'create-role': (change, { who, name, context }) => [
+    plain(`create role ${name}`, `CREATE ROLE ${who}`),
+    ...markRole(change.role, context),
+  ],
+  'create-login': (change, scope) => [
+    withPassword(
+      {
+        intent: `create login ${scope.name}`,
+        sqlPrefix: `CREATE USER ${scope.who} `,
+        suffix: loginSettings(scope.context),
+        login: change.role,
+      },
+      scope,
+    ),
+    ...markRole(change.role, scope.context),
+  ],
+  'adopt-role': (change, { context }) => markRole(change.role, context),
+  'alter-role': alterRole,
+  'set-password': (change, scope) => [
+    withPassword(
+      {
+        intent: `set a new password for ${scope.name}`,
+        sqlPrefix: `ALTER USER ${scope.who} `,
+        suffix: '',
+        login: change.role,
+      },
+      scope,
+    ),
+  ],
+  'grant-membership': grantMembership,
+  'revoke-membership': (change, { flavor, name, context }) => [
+    plain(
+      `revoke role ${name} from ${displayName(change.member)}`,
+      `REVOKE ${flavor.roleAccount(change.role)} FROM ${accountOf(change.member, flavor, context)}`,
+    ),
+  ],
+  grant: (change, scope) => [grantOrRevoke(change, scope)],
+  revoke: (change, scope) => [grantOrRevoke(change, scope)],
+  // MySQL's grant option covers the whole table or database, whichever privileges or columns.
+  'revoke-grant-option': (change, { who, name }) => [
+    plain(
+      `revoke the grant option on ${describeObject(change.object)} from ${name}`,
+      `REVOKE GRANT OPTION ON ${objectSql(change.object)} FROM ${who}`,
+    ),
+  ],
+  'grant-columns': (change, scope) => [grantOrRevokeColumns(change, scope)],
+  'revoke-columns': (change, scope) => [grantOrRevokeColumns(change, scope)],
+  'drop-login': (change, { who, name }) => [
+    plain(`drop login ${name}`, `DROP USER ${who}`),
+    unmarkRole(change.role),
+  ],
+  'forget-role': (change, { name }) => [
+    plain(`forget ${name}: remove the mark of an account that no longer exists`, unmarkRole(change.role).sql),
+  ],
+  'drop-role': (change, { flavor, name }) => [
+    plain(`drop role ${name}`, `DROP ROLE ${flavor.roleAccount(change.role)}`),
+    unmarkRole(change.role),
+  ],
+};
+
 export function renderChange(change: Change, context: RenderContext): Statement[] {
   const flavor = flavorNamed(context.serverFlavor);
-  const who = accountOf(change.role, flavor, context);
-  const name = displayName(change.role);
-  switch (change.type) {
-    case 'create-role':
-      return [plain(`create role ${name}`, `CREATE ROLE ${who}`), ...markRole(change.role, context)];
-    case 'create-login':
-      return [
-        withPassword(
-          `create login ${name}`,
-          `CREATE USER ${who} `,
-          loginSettings(context),
-          change.role,
-          flavor,
-          context,
-        ),
-        ...markRole(change.role, context),
-      ];
-    case 'adopt-role':
-      return markRole(change.role, context);
-    case 'alter-role':
-      return alterRole(change, who, flavor, context);
-    case 'set-password':
-      return [
-        withPassword(
-          `set a new password for ${name}`,
-          `ALTER USER ${who} `,
-          '',
-          change.role,
-          flavor,
-          context,
-        ),
-      ];
-    case 'grant-membership':
-      return [
-        plain(
-          `grant role ${name} to ${displayName(change.member)}`,
-          `GRANT ${flavor.roleAccount(change.role)} TO ${accountOf(change.member, flavor, context)}`,
-        ),
-        plain(
-          `make ${name} the default role of ${displayName(change.member)}`,
-          flavor.setDefaultRole(change.role, change.member, context.accounts),
-        ),
-      ];
-    case 'revoke-membership':
-      return [
-        plain(
-          `revoke role ${name} from ${displayName(change.member)}`,
-          `REVOKE ${flavor.roleAccount(change.role)} FROM ${accountOf(change.member, flavor, context)}`,
-        ),
-      ];
-    case 'grant':
-    case 'revoke': {
-      const grant = change.type === 'grant';
-      return [
-        plain(
-          `${change.type} ${change.privileges.join(', ')} on ${describeObject(change.object)} ${grant ? 'to' : 'from'} ${name}`,
-          `${grant ? 'GRANT' : 'REVOKE'} ${change.privileges.map(privilegeKeyword).join(', ')} ON ${objectSql(change.object)} ${grant ? 'TO' : 'FROM'} ${who}`,
-        ),
-      ];
-    }
-    case 'revoke-grant-option':
-      // MySQL's grant option covers the whole table or database, whichever privileges or columns.
-      return [
-        plain(
-          `revoke the grant option on ${describeObject(change.object)} from ${name}`,
-          `REVOKE GRANT OPTION ON ${objectSql(change.object)} FROM ${who}`,
-        ),
-      ];
-    case 'grant-columns':
-    case 'revoke-columns': {
-      const grant = change.type === 'grant-columns';
-      return [
-        plain(
-          `${grant ? 'grant' : 'revoke'} ${change.privilege} (${change.columns.map(displayName).join(', ')}) on table ${displayName(change.schema)}.${displayName(change.table)} ${grant ? 'to' : 'from'} ${name}`,
-          `${grant ? 'GRANT' : 'REVOKE'} ${privilegeKeyword(change.privilege)} (${change.columns.map(quoteIdent).join(', ')}) ON ${qualified(change.schema, change.table)} ${grant ? 'TO' : 'FROM'} ${who}`,
-        ),
-      ];
-    }
-    case 'drop-login':
-      return [plain(`drop login ${name}`, `DROP USER ${who}`), unmarkRole(change.role)];
-    case 'forget-role':
-      return [
-        plain(
-          `forget ${name}: remove the mark of an account that no longer exists`,
-          unmarkRole(change.role).sql,
-        ),
-      ];
-    case 'drop-role':
-      return [
-        plain(`drop role ${name}`, `DROP ROLE ${flavor.roleAccount(change.role)}`),
-        unmarkRole(change.role),
-      ];
-  }
+  const scope: Scope = {
+    context,
+    flavor,
+    who: accountOf(change.role, flavor, context),
+    name: displayName(change.role),
+  };
+  const render = RENDERERS[change.type] as Render<Change['type']>;
+  return render(change, scope);
+}
+
+function grantMembership(
+  change: ChangeOf<'grant-membership'>,
+  { flavor, name, context }: Scope,
+): Statement[] {
+  return [
+    plain(
+      `grant role ${name} to ${displayName(change.member)}`,
+      `GRANT ${flavor.roleAccount(change.role)} TO ${accountOf(change.member, flavor, context)}`,
+    ),
+    plain(
+      `make ${name} the default role of ${displayName(change.member)}`,
+      flavor.setDefaultRole(change.role, change.member, context.accounts),
+    ),
+  ];
+}
+
+function grantOrRevoke(change: ChangeOf<'grant' | 'revoke'>, { who, name }: Scope): Statement {
+  const grant = change.type === 'grant';
+  return plain(
+    `${change.type} ${change.privileges.join(', ')} on ${describeObject(change.object)} ${grant ? 'to' : 'from'} ${name}`,
+    `${grant ? 'GRANT' : 'REVOKE'} ${change.privileges.map(privilegeKeyword).join(', ')} ON ${objectSql(change.object)} ${grant ? 'TO' : 'FROM'} ${who}`,
+  );
+}
+
+function grantOrRevokeColumns(
+  change: ChangeOf<'grant-columns' | 'revoke-columns'>,
+  { who, name }: Scope,
+): Statement {
+  const grant = change.type === 'grant-columns';
+  return plain(
+    `${grant ? 'grant' : 'revoke'} ${change.privilege} (${change.columns.map(displayName).join(', ')}) on table ${displayName(change.schema)}.${displayName(change.table)} ${grant ? 'to' : 'from'} ${name}`,
+    `${grant ? 'GRANT' : 'REVOKE'} ${privilegeKeyword(change.privilege)} (${change.columns.map(quoteIdent).join(', ')}) ON ${qualified(change.schema, change.table)} ${grant ? 'TO' : 'FROM'} ${who}`,
+  );
 }
 
 /** Grant roles by the flavor's rule; logins at the configured host. */
@@ -143,13 +170,7 @@ function loginSettings(context: RenderContext): string {
  * `global privilege <p>`, `tls not required`, `tls required`,
  * `max user connections <n>`. Each maps to the statement that undoes it.
  */
-function alterRole(
-  change: Extract<Change, { type: 'alter-role' }>,
-  who: string,
-  flavor: MysqlFlavor,
-  context: RenderContext,
-): Statement[] {
-  const name = displayName(change.role);
+function alterRole(change: ChangeOf<'alter-role'>, { who, flavor, context, name }: Scope): Statement[] {
   const globals = change.clearAttributes.filter((a) => a.startsWith('global privilege '));
   const settings: string[] = [];
   const said: string[] = [];
@@ -204,14 +225,18 @@ function setup(intent: string, sql: string): Statement {
   return { intent, sql, display: sql, setup: true };
 }
 
+/** A statement that sets a login's password: `<sqlPrefix>IDENTIFIED ...<suffix>`. */
+interface PasswordStatement {
+  readonly intent: string;
+  readonly sqlPrefix: string;
+  readonly suffix: string;
+  readonly login: string;
+}
+
 /** The password's hash goes into `sql` only; `display` never holds it. */
 function withPassword(
-  intent: string,
-  sqlPrefix: string,
-  suffix: string,
-  login: string,
-  flavor: MysqlFlavor,
-  context: RenderContext,
+  { intent, sqlPrefix, suffix, login }: PasswordStatement,
+  { flavor, context }: Scope,
 ): Statement {
   const stored = context.passwords.storedForm(login);
   const statement = (literal: string) => `${sqlPrefix}${flavor.identifiedBy(literal)}${suffix}`;

@@ -39,102 +39,110 @@ const CLEAR_ATTRIBUTE: Readonly<Record<string, string>> = {
   noinherit: 'INHERIT',
 };
 
+/** One change's type, narrowed. */
+type ChangeOf<T extends Change['type']> = Extract<Change, { type: T }>;
+
+type Render<T extends Change['type']> = (change: ChangeOf<T>, context: RenderContext) => Statement[];
+
+/** One renderer per change type; the mapped type keeps it exhaustive over the Change union. */
+const RENDERERS: { readonly [T in Change['type']]: Render<T> } = {
+  'create-role': (change, context) => [
+    plain(
+      `create role ${displayName(change.role)}`,
+      `CREATE ROLE ${roleSpec(change.role)} NOLOGIN ${NO_POWERS}`,
+    ),
+    markRole(change.role, context),
+  ],
+  'create-login': (change, context) => [
+    withPassword(
+      `create login ${displayName(change.role)}`,
+      `CREATE ROLE ${roleSpec(change.role)} LOGIN ${NO_POWERS} PASSWORD `,
+      change.role,
+      context,
+    ),
+    markRole(change.role, context),
+  ],
+  'adopt-role': (change, context) => [markRole(change.role, context)],
+  'alter-role': (change) => [alterRole(change)],
+  'set-password': (change, context) => [
+    withPassword(
+      `set a new password for ${displayName(change.role)}`,
+      `ALTER ROLE ${roleSpec(change.role)} PASSWORD `,
+      change.role,
+      context,
+    ),
+  ],
+  'grant-membership': (change, context) => [grantMembership(change, context)],
+  'revoke-membership': (change) => [
+    plain(
+      `revoke role ${displayName(change.role)} from ${displayName(change.member)}`,
+      `REVOKE ${roleSpec(change.role)} FROM ${quoteIdent(change.member)}`,
+    ),
+  ],
+  grant: (change, context) => [grantOrRevoke(change, context)],
+  revoke: (change, context) => [grantOrRevoke(change, context)],
+  'revoke-grant-option': (change, context) => [revokeGrantOption(change, context)],
+  'grant-columns': (change) => [grantOrRevokeColumns(change)],
+  'revoke-columns': (change) => [grantOrRevokeColumns(change)],
+  'forget-role': () => {
+    throw new TypeError('PostgreSQL keeps marks on the roles themselves: there is no stale mark to forget');
+  },
+  'drop-login': (change) => [dropRole(change)],
+  'drop-role': (change) => [dropRole(change)],
+};
+
 export function renderChange(change: Change, context: RenderContext): Statement[] {
-  const role = roleSpec(change.role);
-  switch (change.type) {
-    case 'create-role':
-      return [
-        plain(`create role ${displayName(change.role)}`, `CREATE ROLE ${role} NOLOGIN ${NO_POWERS}`),
-        markRole(change.role, context),
-      ];
-    case 'create-login':
-      return [
-        withPassword(
-          `create login ${displayName(change.role)}`,
-          `CREATE ROLE ${role} LOGIN ${NO_POWERS} PASSWORD `,
-          change.role,
-          context,
-        ),
-        markRole(change.role, context),
-      ];
-    case 'adopt-role':
-      return [markRole(change.role, context)];
-    case 'alter-role': {
-      const login = change.canLogin === undefined ? [] : [change.canLogin ? 'LOGIN' : 'NOLOGIN'];
-      const clauses = [...login, ...change.clearAttributes.map(clearClause)];
-      const what = [
-        ...(change.canLogin === undefined ? [] : [change.canLogin ? 'allow login' : 'forbid login']),
-        ...change.clearAttributes.map((a) => `remove ${a}`),
-      ];
-      return [
-        plain(
-          `alter role ${displayName(change.role)}: ${what.join(', ')}`,
-          `ALTER ROLE ${role} ${clauses.join(' ')}`,
-        ),
-      ];
-    }
-    case 'set-password':
-      return [
-        withPassword(
-          `set a new password for ${displayName(change.role)}`,
-          `ALTER ROLE ${role} PASSWORD `,
-          change.role,
-          context,
-        ),
-      ];
-    case 'grant-membership':
-      return [
-        plain(
-          `grant role ${displayName(change.role)} to ${displayName(change.member)}`,
-          // From PostgreSQL 16 a membership has its own INHERIT option: ask for it, so an
-          // existing grant made WITH INHERIT FALSE is repaired too.
-          `GRANT ${role} TO ${quoteIdent(change.member)}${context.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}`,
-        ),
-      ];
-    case 'revoke-membership':
-      return [
-        plain(
-          `revoke role ${displayName(change.role)} from ${displayName(change.member)}`,
-          `REVOKE ${role} FROM ${quoteIdent(change.member)}`,
-        ),
-      ];
-    case 'grant':
-    case 'revoke': {
-      const verb = change.type === 'grant' ? 'GRANT' : 'REVOKE';
-      const direction = change.type === 'grant' ? 'TO' : 'FROM';
-      const privileges = change.privileges.map(privilegeKeyword).join(', ');
-      return [
-        plain(
-          `${change.type} ${change.privileges.join(', ')} on ${describeObject(change.object, context)} ${direction.toLowerCase()} ${displayName(change.role)}`,
-          `${verb} ${privileges} ON ${objectSql(change.object, context)} ${direction} ${role}`,
-        ),
-      ];
-    }
-    case 'revoke-grant-option':
-      return [revokeGrantOption(change, context)];
-    case 'grant-columns':
-    case 'revoke-columns': {
-      const grant = change.type === 'grant-columns';
-      const columns = change.columns.map(quoteIdent).join(', ');
-      const table = qualified(change.schema, change.table);
-      return [
-        plain(
-          `${grant ? 'grant' : 'revoke'} ${change.privilege} (${change.columns.map(displayName).join(', ')}) on table ${displayName(change.schema)}.${displayName(change.table)} ${grant ? 'to' : 'from'} ${displayName(change.role)}`,
-          `${grant ? 'GRANT' : 'REVOKE'} ${privilegeKeyword(change.privilege)} (${columns}) ON TABLE ${table} ${grant ? 'TO' : 'FROM'} ${role}`,
-        ),
-      ];
-    }
-    case 'forget-role':
-      throw new TypeError('PostgreSQL keeps marks on the roles themselves: there is no stale mark to forget');
-    case 'drop-login':
-    case 'drop-role':
-      return [
-        plain(
-          `drop ${change.type === 'drop-login' ? 'login' : 'role'} ${displayName(change.role)}`,
-          `DROP ROLE ${role}`,
-        ),
-      ];
-  }
+  const render = RENDERERS[change.type] as Render<Change['type']>;
+  return render(change, context);
+}
+
+function alterRole(change: ChangeOf<'alter-role'>): Statement {
+  const login = change.canLogin === undefined ? [] : [change.canLogin ? 'LOGIN' : 'NOLOGIN'];
+  const clauses = [...login, ...change.clearAttributes.map(clearClause)];
+  const what = [
+    ...(change.canLogin === undefined ? [] : [change.canLogin ? 'allow login' : 'forbid login']),
+    ...change.clearAttributes.map((a) => `remove ${a}`),
+  ];
+  return plain(
+    `alter role ${displayName(change.role)}: ${what.join(', ')}`,
+    `ALTER ROLE ${roleSpec(change.role)} ${clauses.join(' ')}`,
+  );
+}
+
+function grantMembership(change: ChangeOf<'grant-membership'>, context: RenderContext): Statement {
+  return plain(
+    `grant role ${displayName(change.role)} to ${displayName(change.member)}`,
+    // From PostgreSQL 16 a membership has its own INHERIT option: ask for it, so an
+    // existing grant made WITH INHERIT FALSE is repaired too.
+    `GRANT ${roleSpec(change.role)} TO ${quoteIdent(change.member)}${context.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}`,
+  );
+}
+
+function grantOrRevoke(change: ChangeOf<'grant' | 'revoke'>, context: RenderContext): Statement {
+  const verb = change.type === 'grant' ? 'GRANT' : 'REVOKE';
+  const direction = change.type === 'grant' ? 'TO' : 'FROM';
+  const privileges = change.privileges.map(privilegeKeyword).join(', ');
+  return plain(
+    `${change.type} ${change.privileges.join(', ')} on ${describeObject(change.object, context)} ${direction.toLowerCase()} ${displayName(change.role)}`,
+    `${verb} ${privileges} ON ${objectSql(change.object, context)} ${direction} ${roleSpec(change.role)}`,
+  );
+}
+
+function grantOrRevokeColumns(change: ChangeOf<'grant-columns' | 'revoke-columns'>): Statement {
+  const grant = change.type === 'grant-columns';
+  const columns = change.columns.map(quoteIdent).join(', ');
+  const table = qualified(change.schema, change.table);
+  return plain(
+    `${grant ? 'grant' : 'revoke'} ${change.privilege} (${change.columns.map(displayName).join(', ')}) on table ${displayName(change.schema)}.${displayName(change.table)} ${grant ? 'to' : 'from'} ${displayName(change.role)}`,
+    `${grant ? 'GRANT' : 'REVOKE'} ${privilegeKeyword(change.privilege)} (${columns}) ON TABLE ${table} ${grant ? 'TO' : 'FROM'} ${roleSpec(change.role)}`,
+  );
+}
+
+function dropRole(change: ChangeOf<'drop-login' | 'drop-role'>): Statement {
+  return plain(
+    `drop ${change.type === 'drop-login' ? 'login' : 'role'} ${displayName(change.role)}`,
+    `DROP ROLE ${roleSpec(change.role)}`,
+  );
 }
 
 /**
@@ -142,10 +150,7 @@ export function renderChange(change: Change, context: RenderContext): Statement[
  * role already made with that right (to PUBLIC, say) go too; without it the
  * revoke fails while any exist.
  */
-function revokeGrantOption(
-  change: Extract<Change, { type: 'revoke-grant-option' }>,
-  context: RenderContext,
-): Statement {
+function revokeGrantOption(change: ChangeOf<'revoke-grant-option'>, context: RenderContext): Statement {
   const columns = change.columns;
   const privilegeSql = change.privileges.map(privilegeKeyword).join(', ');
   const privilegeWords = change.privileges.join(', ');
