@@ -6,7 +6,13 @@
  * conditional update) is in postgres/secrets.ts and mysql/secrets.ts. With
  * those, this is the only place the store's SQL text is built.
  */
-import type { BoundSql, PrimaryKeyValue, TableRef } from '../secrets/store/dialect.js';
+import type {
+  BoundSql,
+  PrimaryKeyValue,
+  RowUpdate,
+  TableRef,
+  UpdateShape,
+} from '../secrets/store/dialect.js';
 import {
   blindIndexColumn,
   KEY_ID_COLUMN,
@@ -136,6 +142,51 @@ export function selectSample(
     sql: `SELECT ${columnList(quote, table, keyColumns)} FROM ${tableName(quote, table)} ORDER BY ${randomOrder} LIMIT ?`,
     bindings: [limit],
   };
+}
+
+/**
+ * The batch's rows as they are now, locked until the caller's transaction
+ * ends (rows in primary key order, as every batch locks them). Binds only
+ * primary keys: the old values are compared in this process
+ * (stillAsRead), so no statement carries a value that was read, and a
+ * plaintext never reaches the server's statement log (docs/encryption.md).
+ */
+export function lockRows(
+  quote: QuoteIdent,
+  shape: UpdateShape,
+  primaryKeys: readonly PrimaryKeyValue[],
+): BoundSql {
+  const pk = quote(shape.primaryKey);
+  const columns = [shape.primaryKey, ...shape.columns, shape.keyIdColumn].map(quote).join(', ');
+  return {
+    sql:
+      `SELECT ${columns} FROM ${tableName(quote, shape.table)}` +
+      ` WHERE ${pk} IN (${primaryKeys.map(() => '?').join(', ')}) ORDER BY ${pk} FOR UPDATE`,
+    bindings: [...primaryKeys],
+  };
+}
+
+/**
+ * The updates whose row (as lockRows read it) still holds exactly what the
+ * batch read: every secret column and the key id, NULL-safe, compared as
+ * strings (byte for byte: MySQL's collation may ignore case or trailing
+ * spaces). A row changed or deleted meanwhile is left for the next pass.
+ */
+export function stillAsRead(
+  shape: UpdateShape,
+  current: readonly Record<string, unknown>[],
+  updates: readonly RowUpdate[],
+): RowUpdate[] {
+  const byKey = new Map(current.map((row) => [String(row[shape.primaryKey]), row]));
+  const same = (found: unknown, read: string | null) => (found ?? null) === read;
+  return updates.filter((update) => {
+    const row = byKey.get(String(update.primaryKey));
+    if (row === undefined) return false;
+    return (
+      shape.columns.every((column, i) => same(row[column], update.before[i] ?? null)) &&
+      same(row[shape.keyIdColumn], update.beforeKeyId)
+    );
+  });
 }
 
 /** Rows of a secrets table still under some key (`001_key_columns` down refuses while any are). */

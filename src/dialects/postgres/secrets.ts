@@ -2,8 +2,8 @@
  * The encrypted store's PostgreSQL SQL (src/secrets/store/dialect.ts): the
  * store lock (a session advisory lock), column introspection from
  * pg_attribute, widening secret columns to text and restoring them, and the
- * conditional batch update (one UPDATE ... FROM unnest(...) per batch,
- * NULL-safe through IS NOT DISTINCT FROM).
+ * conditional batch update (the batch's rows locked and checked, then one
+ * UPDATE ... FROM unnest(...) per batch, binding no old value).
  */
 import type { Knex } from 'knex';
 import { DatabaseError } from '../../errors.js';
@@ -18,6 +18,7 @@ import type {
   TableRef,
   UpdateShape,
 } from '../../secrets/store/dialect.js';
+import { lockRows, stillAsRead } from '../store-sql.js';
 import { databaseError, sqlState } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
@@ -218,45 +219,52 @@ export async function valuesNotFitting(
   return { count: Number(rows[0]?.n ?? 0), primaryKeys: rows.map((r) => r.pk) };
 }
 
+/**
+ * Writes the rows of a batch that still hold what was read: they are locked
+ * and read back first (lockRows), compared here, and only those unchanged
+ * are written, by primary key. Neither statement carries an old value.
+ */
 export async function conditionalUpdate(
   trx: Knex.Transaction,
   shape: UpdateShape,
   rows: readonly RowUpdate[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const { sql, bindings } = renderConditionalUpdate(shape, rows);
-  const result = await trx.raw<{ rowCount: number | null }>(sql, [...bindings]);
-  return result.rowCount ?? 0;
+  const lock = lockRows(
+    quoteIdent,
+    shape,
+    rows.map((r) => r.primaryKey),
+  );
+  const current = await trx.raw<{ rows: Record<string, unknown>[] }>(lock.sql, [...lock.bindings]);
+  const unchanged = stillAsRead(shape, current.rows, rows);
+  if (unchanged.length === 0) return 0;
+  const { sql, bindings } = renderConditionalUpdate(shape, unchanged);
+  await trx.raw(sql, [...bindings]);
+  return unchanged.length;
 }
 
 /**
  * One statement for the whole batch: the rows arrive as parallel text
- * arrays, and a row is written only where the primary key matches and every
- * secret column and the key id still hold what was read (NULL-safe).
+ * arrays (primary key, new values, key id, blind indexes) and each is
+ * written where its primary key matches. The caller's transaction holds
+ * the rows' locks since they were checked (conditionalUpdate).
  */
 export function renderConditionalUpdate(shape: UpdateShape, rows: readonly RowUpdate[]): BoundSql {
   const { columns, blindIndexColumns } = shape;
-  const before = columns.map((_, i) => `o${i}`);
   const after = columns.map((_, i) => `n${i}`);
   const indexes = blindIndexColumns.map((_, i) => `b${i}`);
-  const names = ['pk', ...before, 'ok', ...after, 'nk', ...indexes];
+  const names = ['pk', ...after, 'nk', ...indexes];
   const sets = [
     ...columns.map((c, i) => `${quoteIdent(c)} = v.${after[i]}`),
     `${quoteIdent(shape.keyIdColumn)} = v.nk`,
     ...blindIndexColumns.map((c, i) => `${quoteIdent(c)} = v.${indexes[i]}`),
   ];
-  const unchanged = [
-    ...columns.map((c, i) => `t.${quoteIdent(c)} is not distinct from v.${before[i]}`),
-    `t.${quoteIdent(shape.keyIdColumn)} is not distinct from v.ok`,
-  ];
   const sql =
     `update ${qualified(shape.table.schema, shape.table.table)} as t set ${sets.join(', ')}` +
     ` from unnest(${names.map(() => '?::text[]').join(', ')}) as v(${names.join(', ')})` +
-    ` where t.${quoteIdent(shape.primaryKey)} = v.pk::${shape.primaryKeyType} and ${unchanged.join(' and ')}`;
+    ` where t.${quoteIdent(shape.primaryKey)} = v.pk::${shape.primaryKeyType}`;
   const bindings = [
     rows.map((r) => r.primaryKeyText),
-    ...columns.map((_, i) => rows.map((r) => r.before[i] ?? null)),
-    rows.map((r) => r.beforeKeyId),
     ...columns.map((_, i) => rows.map((r) => r.after[i] ?? null)),
     rows.map((r) => r.afterKeyId),
     ...blindIndexColumns.map((_, i) => rows.map((r) => r.blindIndexes[i] ?? null)),

@@ -15,7 +15,14 @@ import {
   renderConditionalUpdate,
 } from '../../../src/dialects/postgres/secrets.js';
 import type { ColumnFacts, RowUpdate } from '../../../src/secrets/store/dialect.js';
-import { countPending, keyIdCounts, pendingCondition, selectBatch } from '../../../src/dialects/store-sql.js';
+import {
+  countPending,
+  keyIdCounts,
+  lockRows,
+  pendingCondition,
+  selectBatch,
+  stillAsRead,
+} from '../../../src/dialects/store-sql.js';
 import {
   blindIndexColumn,
   indexName,
@@ -74,64 +81,81 @@ function facts(name: string, maxOctets: number, nullable: boolean): ColumnFacts 
 describe('PostgreSQL conditional update', () => {
   const { sql, bindings } = renderConditionalUpdate(shape, rows);
 
-  it('is one statement over parallel arrays, setting every column of a row at once', () => {
+  it('is one statement over parallel arrays, setting every column of a row at once, by primary key', () => {
     expect(sql).toBe(
       'update "nova"."users" as t set "access_key" = v.n0, "secret_key" = v.n1, "dbwarden_key_id" = v.nk, "access_key_bidx" = v.b0' +
-        ' from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])' +
-        ' as v(pk, o0, o1, ok, n0, n1, nk, b0)' +
-        ' where t."id" = v.pk::integer and t."access_key" is not distinct from v.o0' +
-        ' and t."secret_key" is not distinct from v.o1 and t."dbwarden_key_id" is not distinct from v.ok',
+        ' from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])' +
+        ' as v(pk, n0, n1, nk, b0)' +
+        ' where t."id" = v.pk::integer',
     );
   });
 
-  it('binds every value, NULLs included, column by column', () => {
+  it('binds the new values only, NULLs included, column by column: no old value', () => {
     expect(bindings).toEqual([
       ['1', '2'],
-      ['AKIA1', 'AKIA2'],
-      ['secret1', null],
-      [null, null],
       ['dbwarden:1:a', 'dbwarden:1:c'],
       ['dbwarden:1:b', null],
       ['k1', 'k1'],
       ['f'.repeat(64), 'e'.repeat(64)],
     ]);
-    expect(sql).not.toContain('AKIA');
+    expect(JSON.stringify(bindings)).not.toContain('AKIA');
+    expect(JSON.stringify(bindings)).not.toContain('secret1');
   });
 });
 
 describe('MySQL conditional update', () => {
   const { sql, bindings } = renderMysqlConditionalUpdate(mysqlShape, rows);
 
-  it('is one statement joined to the batch as a JSON table, comparing old values as binary strings, NULL-safe', () => {
+  it('is one statement joined to the batch as a JSON table, by primary key', () => {
     expect(sql).toBe(
       "UPDATE `nova`.`users` AS t JOIN JSON_TABLE(CONVERT(? USING utf8mb4), '$[*]' COLUMNS (" +
-        "p varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci PATH '$.p', o0 LONGTEXT PATH '$.o0'," +
-        " o1 LONGTEXT PATH '$.o1', n0 LONGTEXT PATH '$.n0', n1 LONGTEXT PATH '$.n1', ok VARCHAR(64) PATH '$.ok'," +
+        "p varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci PATH '$.p'," +
+        " n0 LONGTEXT PATH '$.n0', n1 LONGTEXT PATH '$.n1'," +
         " nk VARCHAR(64) PATH '$.nk', b0 VARCHAR(64) PATH '$.b0')) AS v ON t.`id` = v.p" +
-        ' SET t.`access_key` = v.n0, t.`secret_key` = v.n1, t.`dbwarden_key_id` = v.nk, t.`access_key_bidx` = v.b0' +
-        ' WHERE CAST(t.`access_key` AS BINARY) <=> CAST(v.o0 AS BINARY)' +
-        ' AND CAST(t.`secret_key` AS BINARY) <=> CAST(v.o1 AS BINARY)' +
-        ' AND CAST(t.`dbwarden_key_id` AS BINARY) <=> CAST(v.ok AS BINARY)',
+        ' SET t.`access_key` = v.n0, t.`secret_key` = v.n1, t.`dbwarden_key_id` = v.nk, t.`access_key_bidx` = v.b0',
     );
   });
 
-  it('binds the rows as one JSON document in bytes, a NULL as a key left out', () => {
+  it('binds the rows as one JSON document in bytes, a NULL as a key left out, no old value', () => {
     expect(bindings).toHaveLength(1);
     const [document] = bindings;
     expect(Buffer.isBuffer(document)).toBe(true);
     expect(JSON.parse((document as Buffer).toString('utf8'))).toEqual([
-      {
-        p: 1,
-        o0: 'AKIA1',
-        n0: 'dbwarden:1:a',
-        o1: 'secret1',
-        n1: 'dbwarden:1:b',
-        nk: 'k1',
-        b0: 'f'.repeat(64),
-      },
-      { p: 2, o0: 'AKIA2', n0: 'dbwarden:1:c', nk: 'k1', b0: 'e'.repeat(64) },
+      { p: 1, n0: 'dbwarden:1:a', n1: 'dbwarden:1:b', nk: 'k1', b0: 'f'.repeat(64) },
+      { p: 2, n0: 'dbwarden:1:c', nk: 'k1', b0: 'e'.repeat(64) },
     ]);
+    expect((document as Buffer).toString('utf8')).not.toContain('AKIA');
     expect(sql).not.toContain('AKIA');
+  });
+});
+
+describe('the guard against concurrent writers', () => {
+  it("locks the batch's rows by primary key, binding nothing else", () => {
+    expect(lockRows(doubleQuote, shape, [1, 2])).toEqual({
+      sql:
+        'SELECT "id", "access_key", "secret_key", "dbwarden_key_id" FROM "nova"."users"' +
+        ' WHERE "id" IN (?, ?) ORDER BY "id" FOR UPDATE',
+      bindings: [1, 2],
+    });
+  });
+
+  it('keeps the rows that still hold exactly what was read, NULL-safe and case-sensitive', () => {
+    const current = [
+      { id: 1, access_key: 'AKIA1', secret_key: 'secret1', dbwarden_key_id: null },
+      { id: 2, access_key: 'AKIA2', secret_key: null, dbwarden_key_id: null },
+    ];
+    expect(stillAsRead(shape, current, rows).map((r) => r.primaryKey)).toEqual([1, 2]);
+    const changed = [
+      { id: 1, access_key: 'akia1', secret_key: 'secret1', dbwarden_key_id: null },
+      { id: 2, access_key: 'AKIA2', secret_key: '', dbwarden_key_id: null },
+    ];
+    expect(stillAsRead(shape, changed, rows)).toEqual([]);
+    const rekeyed = [{ id: 1, access_key: 'AKIA1', secret_key: 'secret1', dbwarden_key_id: 'k9' }];
+    expect(stillAsRead(shape, rekeyed, rows)).toEqual([]);
+    // A row deleted meanwhile is not written.
+    expect(
+      stillAsRead(shape, [current[1] as Record<string, unknown>], rows).map((r) => r.primaryKey),
+    ).toEqual([2]);
   });
 });
 
