@@ -41,25 +41,49 @@ function anyValue(quote: QuoteIdent, table: SecretTable): string {
   return table.columns.map((c) => `${quote(c)} IS NOT NULL`).join(' OR ');
 }
 
+/** The server-side reading of a value's header (SecretsDialect.keyEvidence), and what the current key's reads as. */
+export interface EvidenceSql {
+  readonly expression: (column: string) => string;
+  /** keyEvidence's text for a value under the current key. */
+  readonly current: string;
+}
+
 /**
- * The rows a phase still has to do. The key id tells a row's state: NULL is
- * plaintext (rows with no value at all have nothing to encrypt), anything
- * else the key its values are under.
+ * The rows a phase still has to do. The key id chooses rows quickly (it is
+ * indexed): NULL is plaintext (rows with no value at all have nothing to
+ * encrypt), anything else the key its values are said to be under. A
+ * rotation does not take the column's word for the rows it says are done:
+ * those are checked against each value's own header (evidence), so a row
+ * whose key id was changed by hand, or that holds a plaintext under a key
+ * id, is done again. A downgrade also takes rows with no key id whose values
+ * are ciphertexts.
  */
 export function pendingCondition(
   quote: QuoteIdent,
   table: SecretTable,
   phase: StorePhase,
   currentKeyId: string,
+  evidence: EvidenceSql,
 ): BoundSql {
   const keyId = quote(KEY_ID_COLUMN);
   switch (phase) {
     case 'encrypt':
       return { sql: `${keyId} IS NULL AND (${anyValue(quote, table)})`, bindings: [] };
-    case 'reencrypt':
-      return { sql: `${keyId} IS NOT NULL AND ${keyId} <> ?`, bindings: [currentKeyId] };
-    case 'decrypt':
-      return { sql: `${keyId} IS NOT NULL`, bindings: [] };
+    case 'reencrypt': {
+      const notCurrent = table.columns.map(
+        (c) => `(${quote(c)} IS NOT NULL AND ${evidence.expression(c)} <> ?)`,
+      );
+      return {
+        sql: `(${keyId} IS NOT NULL AND ${keyId} <> ?) OR (${keyId} = ? AND (${notCurrent.join(' OR ')}))`,
+        bindings: [currentKeyId, currentKeyId, ...table.columns.map(() => evidence.current)],
+      };
+    }
+    case 'decrypt': {
+      const encrypted = table.columns.map(
+        (c) => `(${quote(c)} IS NOT NULL AND ${evidence.expression(c)} NOT IN ('p', 'm'))`,
+      );
+      return { sql: `${keyId} IS NOT NULL OR ${encrypted.join(' OR ')}`, bindings: [] };
+    }
   }
 }
 
@@ -88,17 +112,23 @@ export function countPending(quote: QuoteIdent, table: SecretTable, pending: Bou
 }
 
 /**
- * Rows per key id (NULL: plaintext or no value), how many of them hold a
- * value, and the first row holding one: what preflight decrypts and status shows.
+ * Rows grouped by their key-id column and what each value's header says
+ * (`e0`, `e1`, ... per secret column; SecretsDialect.keyEvidence), with the
+ * first primary key of each group: what preflight, status and the
+ * missing-key check count by. One scan of the table, on the server; only
+ * the groups come back.
  */
-export function keyIdCounts(quote: QuoteIdent, table: SecretTable): BoundSql {
-  const keyId = quote(KEY_ID_COLUMN);
+export function evidenceCounts(
+  quote: QuoteIdent,
+  table: SecretTable,
+  expression: (column: string) => string,
+): BoundSql {
+  const evidence = table.columns.map((c, i) => `${expression(c)} AS e${i}`);
+  const groups = Array.from({ length: table.columns.length + 1 }, (_, i) => String(i + 1));
   return {
     sql:
-      `SELECT ${keyId} AS key_id, COUNT(*) AS n,` +
-      ` MIN(CASE WHEN ${anyValue(quote, table)} THEN ${quote(table.primaryKey)} END) AS first_pk,` +
-      ` SUM(CASE WHEN ${anyValue(quote, table)} THEN 1 ELSE 0 END) AS with_values` +
-      ` FROM ${tableName(quote, table)} GROUP BY ${keyId}`,
+      `SELECT ${quote(KEY_ID_COLUMN)} AS key_id, ${evidence.join(', ')}, COUNT(*) AS n,` +
+      ` MIN(${quote(table.primaryKey)}) AS first_pk FROM ${tableName(quote, table)} GROUP BY ${groups.join(', ')}`,
     bindings: [],
   };
 }

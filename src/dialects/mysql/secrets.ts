@@ -364,6 +364,38 @@ export function renderConditionalUpdate(shape: UpdateShape, rowsToWrite: readonl
   return { sql, bindings: [Buffer.from(JSON.stringify(document), 'utf8')] };
 }
 
+/**
+ * What a stored value's message header says, read by the server without
+ * decrypting (store-sql.ts, keyEvidence): NULL for NULL, 'p' plaintext,
+ * 'r:<hex of the key name>' under a raw AES key, 'a:<hex of the ARN>'
+ * under a KMS key, 'm' for anything else with the reserved prefix. Offsets
+ * as in docs/encryption.md (and postgres/secrets.ts). MariaDB has no
+ * correlated derived tables, so the decoded header is an expression used
+ * several times; only a prefix is decoded (FROM_BASE64 of 4n characters is
+ * exact), long enough for the context and the data key's provider info
+ * (decoding the whole value is what costs).
+ */
+export function keyEvidence(column: string): string {
+  const c = quoteIdent(column);
+  // 4,096 characters: 3,072 bytes, more than any dbwarden header (context and key id) takes.
+  const m = `FROM_BASE64(SUBSTRING(${c}, 12, 4096))`;
+  const byte = (at: string) => `ASCII(SUBSTRING(${m}, ${at}, 1))`;
+  const a = `(37 + ${byte('36')} * 256 + ${byte('37')})`;
+  const il = (at: number) => `(${byte(`${a} + ${at + 1}`)} * 256 + ${byte(`${a} + ${at + 2}`)})`;
+  const info = (kind: string, at: number, tail: number) =>
+    `CASE WHEN ${il(at)} > ${tail} AND LENGTH(${m}) >= ${a} + ${at + 2} + ${il(at)}` +
+    ` THEN CONCAT('${kind}:', LOWER(HEX(SUBSTRING(${m}, ${a} + ${at + 3}, ${il(at)} - ${tail})))) ELSE 'm' END`;
+  return (
+    `(CASE WHEN ${c} IS NULL THEN NULL` +
+    ` WHEN CAST(LEFT(${c}, 9) AS BINARY) <> CAST('dbwarden:' AS BINARY) THEN 'p'` +
+    ` WHEN CAST(LEFT(${c}, 11) AS BINARY) <> CAST('dbwarden:1:' AS BINARY) OR ${m} IS NULL` +
+    ` OR LENGTH(${m}) < 37 OR LEFT(${m}, 3) <> X'020478' THEN 'm'` +
+    ` WHEN SUBSTRING(${m}, ${a} + 1, 12) = X'00010008${Buffer.from('dbwarden').toString('hex')}' THEN ${info('r', 12, 20)}` +
+    ` WHEN SUBSTRING(${m}, ${a} + 1, 11) = X'00010007${Buffer.from('aws-kms').toString('hex')}' THEN ${info('a', 11, 0)}` +
+    ` ELSE 'm' END)`
+  );
+}
+
 export const mysqlSecrets: SecretsDialect = {
   engine: 'mysql',
   transactionalDdl: false,
@@ -379,6 +411,7 @@ export const mysqlSecrets: SecretsDialect = {
   alterTable,
   valuesNotFitting,
   conditionalUpdate,
+  keyEvidence,
   randomOrder: 'RAND()',
   quoteIdent,
   select: (db, query) => rows<Record<string, unknown>>(db, query.sql, query.bindings),

@@ -277,6 +277,45 @@ function textArray(values: readonly (string | null)[]): Knex.RawBinding {
   return values as string[];
 }
 
+/**
+ * A stored value in dbwarden's text form: prefix, then padded standard
+ * base64 (what decode() takes without error). No `?` in it: knex reads
+ * that as a placeholder.
+ */
+const STORED_FORM = String.raw`^dbwarden:1:([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|)$`;
+
+/**
+ * What a stored value's message header says, read by the server without
+ * decrypting (store-sql.ts, keyEvidence): NULL for NULL, 'p' plaintext,
+ * 'r:<hex of the key name>' under a raw AES key, 'a:<hex of the ARN>'
+ * under a KMS key, 'm' for anything else with the reserved prefix. Offsets
+ * as in docs/encryption.md: version 2 and suite 0x0478 in bytes 0 to 2,
+ * the context's length in bytes 35 and 36, then the context, then exactly
+ * one data key: provider id, provider info (a raw AES key name is followed
+ * by 20 bytes: tag length, IV length, IV). One decode per value (the
+ * subqueries), and get_byte only where the length was checked.
+ */
+export function keyEvidence(column: string): string {
+  const c = quoteIdent(column);
+  const raw = `decode('00010008' || encode(convert_to('dbwarden', 'UTF8'), 'hex'), 'hex')`;
+  const kms = `decode('00010007' || encode(convert_to('aws-kms', 'UTF8'), 'hex'), 'hex')`;
+  const info = (kind: string, at: number, tail: number) =>
+    `(select case when il > ${tail} and octet_length(m) >= a + ${at + 2} + il` +
+    ` then '${kind}:' || encode(substring(m from a + ${at + 3} for il - ${tail}), 'hex') else 'm' end` +
+    ` from (select get_byte(m, a + ${at}) * 256 + get_byte(m, a + ${at + 1}) as il) i)`;
+  const header =
+    `(select case when a is null then 'm'` +
+    ` when octet_length(m) >= a + 14 and substring(m from a + 1 for 12) = ${raw} then ${info('r', 12, 20)}` +
+    ` when octet_length(m) >= a + 13 and substring(m from a + 1 for 11) = ${kms} then ${info('a', 11, 0)}` +
+    ` else 'm' end from (select m, case when octet_length(m) >= 37 and substring(m from 1 for 3) = decode('020478', 'hex')` +
+    ` then 37 + get_byte(m, 35) * 256 + get_byte(m, 36) end as a` +
+    ` from (select decode(substr(${c}, 12), 'base64') as m) d) h)`;
+  return (
+    `(case when ${c} is null then null when left(${c}, 9) <> 'dbwarden:' then 'p'` +
+    ` when ${c} !~ '${STORED_FORM}' then 'm' else ${header} end)`
+  );
+}
+
 export const postgresSecrets: SecretsDialect = {
   engine: 'postgres',
   transactionalDdl: true,
@@ -292,6 +331,7 @@ export const postgresSecrets: SecretsDialect = {
   alterTable,
   valuesNotFitting,
   conditionalUpdate,
+  keyEvidence,
   randomOrder: 'random()',
   quoteIdent,
   select: async (db, query) =>

@@ -252,7 +252,15 @@ function passContext(
   failures: FailureLog,
   options: StoreOptions,
 ): PassContext {
-  return { session, crypto, batchSize: options.batchSize, progress: options.progress, failures };
+  return {
+    session,
+    crypto,
+    batchSize: options.batchSize,
+    progress: options.progress,
+    failures,
+    log: options.log,
+    reported: new Set(),
+  };
 }
 
 async function phase(

@@ -17,7 +17,7 @@ import {
 import type { ColumnFacts, RowUpdate } from '../../../src/secrets/store/dialect.js';
 import {
   countPending,
-  keyIdCounts,
+  evidenceCounts,
   lockRows,
   pendingCondition,
   selectBatch,
@@ -240,35 +240,40 @@ describe('key column DDL', () => {
 });
 
 describe('reads every engine shares', () => {
-  it('selects what a phase still has to do by key id, continuing after the last key read', () => {
-    const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2');
+  const evidence = { expression: (c: string) => `ev(${c})`, current: 'r:6b32' };
+
+  it('selects what a phase still has to do by key id, checking the rows it says are done against their headers', () => {
+    const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2', evidence);
     expect(encrypt).toEqual({
       sql: '"dbwarden_key_id" IS NULL AND ("access_key" IS NOT NULL OR "secret_key" IS NOT NULL)',
       bindings: [],
     });
-    expect(pendingCondition(doubleQuote, table, 'reencrypt', 'k2')).toEqual({
-      sql: '"dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?',
-      bindings: ['k2'],
+    const reencrypt = pendingCondition(doubleQuote, table, 'reencrypt', 'k2', evidence);
+    expect(reencrypt).toEqual({
+      sql:
+        '("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) OR ("dbwarden_key_id" = ? AND' +
+        ' (("access_key" IS NOT NULL AND ev(access_key) <> ?) OR ("secret_key" IS NOT NULL AND ev(secret_key) <> ?)))',
+      bindings: ['k2', 'k2', 'r:6b32', 'r:6b32'],
     });
-    expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2').sql).toBe('"dbwarden_key_id" IS NOT NULL');
+    expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2', evidence).sql).toBe(
+      `"dbwarden_key_id" IS NOT NULL OR ("access_key" IS NOT NULL AND ev(access_key) NOT IN ('p', 'm'))` +
+        ` OR ("secret_key" IS NOT NULL AND ev(secret_key) NOT IN ('p', 'm'))`,
+    );
 
-    const reencrypt = pendingCondition(doubleQuote, table, 'reencrypt', 'k2');
     expect(selectBatch(doubleQuote, table, reencrypt, 500, 100)).toEqual({
       sql:
         'SELECT "id", "access_key", "secret_key", "dbwarden_key_id", "access_key_bidx" FROM "nova"."users"' +
-        ' WHERE "id" > ? AND ("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) ORDER BY "id" LIMIT ?',
-      bindings: [500, 'k2', 100],
+        ` WHERE "id" > ? AND (${reencrypt.sql}) ORDER BY "id" LIMIT ?`,
+      bindings: [500, 'k2', 'k2', 'r:6b32', 'r:6b32', 100],
     });
     expect(selectBatch(doubleQuote, table, encrypt, undefined, 100).bindings).toEqual([100]);
-    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(['k2']);
+    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(['k2', 'k2', 'r:6b32', 'r:6b32']);
   });
 
-  it('counts rows per key id with the first row holding a value', () => {
-    expect(keyIdCounts(doubleQuote, table).sql).toBe(
-      'SELECT "dbwarden_key_id" AS key_id, COUNT(*) AS n,' +
-        ' MIN(CASE WHEN "access_key" IS NOT NULL OR "secret_key" IS NOT NULL THEN "id" END) AS first_pk,' +
-        ' SUM(CASE WHEN "access_key" IS NOT NULL OR "secret_key" IS NOT NULL THEN 1 ELSE 0 END) AS with_values' +
-        ' FROM "nova"."users" GROUP BY "dbwarden_key_id"',
+  it("counts rows by key-id column and by what each value's header says, with the first row of each group", () => {
+    expect(evidenceCounts(doubleQuote, table, (c) => `ev(${c})`).sql).toBe(
+      'SELECT "dbwarden_key_id" AS key_id, ev(access_key) AS e0, ev(secret_key) AS e1, COUNT(*) AS n,' +
+        ' MIN("id") AS first_pk FROM "nova"."users" GROUP BY 1, 2, 3',
     );
   });
 });

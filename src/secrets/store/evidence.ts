@@ -1,0 +1,100 @@
+/**
+ * Pure: what the values themselves say about the key they are under, as
+ * the server reads it from each message header (SecretsDialect.keyEvidence),
+ * without decrypting. The key-id column only chooses rows quickly; this is
+ * what status counts and what rotation checks the column against
+ * (docs/encryption.md, "Evidence, not the key-id column").
+ */
+import type { MasterKey, MasterKeySet } from '../keys.js';
+import { classify } from '../value.js';
+
+/** A value as its header shows it. */
+export type ValueEvidence =
+  | { readonly kind: 'plaintext' }
+  | { readonly kind: 'unreadable' }
+  /** keyId: the configured key's id, or the key name (raw AES) or ARN (KMS) when none is configured. */
+  | { readonly kind: 'key'; readonly keyId: string };
+
+const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
+
+/** The evidence text of a value under `key` (what keyEvidence returns for it). */
+export function evidenceOf(key: MasterKey): string {
+  return key.kind === 'raw' ? `r:${hex(key.id)}` : `a:${hex(key.arn)}`;
+}
+
+/** The server's evidence text read back; null for NULL. */
+export function readEvidence(text: unknown, keys: MasterKeySet | undefined): ValueEvidence | null {
+  if (text === null || text === undefined) return null;
+  const value = String(text);
+  if (value === 'p') return { kind: 'plaintext' };
+  const match = /^([ra]):((?:[0-9a-f]{2})+)$/.exec(value);
+  if (match === null) return { kind: 'unreadable' };
+  const name = Buffer.from(match[2] as string, 'hex').toString('utf8');
+  const configured = keys === undefined ? [] : [keys.current, ...keys.previous];
+  const key =
+    match[1] === 'r'
+      ? configured.find((k) => k.kind === 'raw' && k.id === name)
+      : configured.find((k) => k.kind === 'kms' && k.arn === name);
+  return { kind: 'key', keyId: key?.id ?? name };
+}
+
+/** What a row's values say together: the one key all are under, plaintext, or a mix. */
+export type RowEvidence =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'plaintext' }
+  | { readonly kind: 'key'; readonly keyId: string }
+  | { readonly kind: 'mixed'; readonly keyIds: readonly string[]; readonly plaintext: boolean }
+  | { readonly kind: 'unreadable'; readonly keyIds: readonly string[] };
+
+export function rowEvidence(values: readonly (ValueEvidence | null)[]): RowEvidence {
+  const present = values.filter((v): v is ValueEvidence => v !== null);
+  if (present.length === 0) return { kind: 'empty' };
+  const keyIds = [...new Set(present.flatMap((v) => (v.kind === 'key' ? [v.keyId] : [])))].sort();
+  if (present.some((v) => v.kind === 'unreadable')) return { kind: 'unreadable', keyIds };
+  const plaintext = present.some((v) => v.kind === 'plaintext');
+  if (keyIds.length === 0) return { kind: 'plaintext' };
+  if (keyIds.length === 1 && !plaintext) return { kind: 'key', keyId: keyIds[0] as string };
+  return { kind: 'mixed', keyIds, plaintext };
+}
+
+/** Whether the row's key-id column says what its values do (NULL: plaintext or no value). */
+export function columnAgrees(keyIdColumn: string | null, evidence: RowEvidence): boolean {
+  switch (evidence.kind) {
+    case 'empty':
+    case 'plaintext':
+      return keyIdColumn === null;
+    case 'key':
+      return keyIdColumn === evidence.keyId;
+    default:
+      return false;
+  }
+}
+
+/** For messages: what the values are under, in words. */
+export function describeEvidence(evidence: RowEvidence): string {
+  switch (evidence.kind) {
+    case 'empty':
+      return 'no value';
+    case 'plaintext':
+      return 'plaintext';
+    case 'key':
+      return `values under key "${evidence.keyId}"`;
+    case 'mixed':
+      return `a mix of ${[...evidence.keyIds.map((k) => `key "${k}"`), ...(evidence.plaintext ? ['plaintext'] : [])].join(' and ')}`;
+    case 'unreadable':
+      return 'a value that only looks like a dbwarden ciphertext';
+  }
+}
+
+/** A stored value's evidence as this process reads it (the same header the server reads). */
+export function storedEvidence(stored: string, keys: MasterKeySet): ValueEvidence {
+  const found = classify(stored);
+  if (found.kind === 'plaintext') return { kind: 'plaintext' };
+  if (found.kind === 'malformed') return { kind: 'unreadable' };
+  const key = [keys.current, ...keys.previous].find((k) =>
+    found.provider === 'raw-aes'
+      ? k.kind === 'raw' && k.id === found.keyId
+      : k.kind === 'kms' && k.arn === found.keyId,
+  );
+  return { kind: 'key', keyId: key?.id ?? found.keyId };
+}
