@@ -41,11 +41,19 @@ function anyValue(quote: QuoteIdent, table: SecretTable): string {
   return table.columns.map((c) => `${quote(c)} IS NOT NULL`).join(' OR ');
 }
 
-/** The server-side reading of a value's header (SecretsDialect.keyEvidence), and what the current key's reads as. */
+/** A key as the server finds it in a header (evidence.ts, keyPattern). */
+export interface KeyPatternSql {
+  readonly evidence: string;
+  readonly length: number;
+  readonly hex: string;
+}
+
+/** The server-side readings of a value's header (SecretsDialect.valueUnder and keyEvidence). */
 export interface EvidenceSql {
-  readonly expression: (column: string) => string;
-  /** keyEvidence's text for a value under the current key. */
-  readonly current: string;
+  /** Boolean: the value is under a key; binds the pattern's length and hex. */
+  readonly under: (column: string) => string;
+  /** Text: what any value's header says (slower; for values no configured key's pattern matches). */
+  readonly any: (column: string) => string;
 }
 
 /**
@@ -63,25 +71,22 @@ export function pendingCondition(
   table: SecretTable,
   phase: StorePhase,
   currentKeyId: string,
-  evidence: EvidenceSql,
+  evidence: EvidenceSql & { readonly current: KeyPatternSql },
 ): BoundSql {
   const keyId = quote(KEY_ID_COLUMN);
   switch (phase) {
     case 'encrypt':
       return { sql: `${keyId} IS NULL AND (${anyValue(quote, table)})`, bindings: [] };
     case 'reencrypt': {
-      const notCurrent = table.columns.map(
-        (c) => `(${quote(c)} IS NOT NULL AND ${evidence.expression(c)} <> ?)`,
-      );
+      const notCurrent = table.columns.map((c) => `(${quote(c)} IS NOT NULL AND NOT ${evidence.under(c)})`);
+      const { length, hex } = evidence.current;
       return {
         sql: `(${keyId} IS NOT NULL AND ${keyId} <> ?) OR (${keyId} = ? AND (${notCurrent.join(' OR ')}))`,
-        bindings: [currentKeyId, currentKeyId, ...table.columns.map(() => evidence.current)],
+        bindings: [currentKeyId, currentKeyId, ...table.columns.flatMap(() => [length, hex])],
       };
     }
     case 'decrypt': {
-      const encrypted = table.columns.map(
-        (c) => `(${quote(c)} IS NOT NULL AND ${evidence.expression(c)} NOT IN ('p', 'm'))`,
-      );
+      const encrypted = table.columns.map((c) => `${quote(c)} LIKE 'dbwarden:1:%'`);
       return { sql: `${keyId} IS NOT NULL OR ${encrypted.join(' OR ')}`, bindings: [] };
     }
   }
@@ -121,15 +126,23 @@ export function countPending(quote: QuoteIdent, table: SecretTable, pending: Bou
 export function evidenceCounts(
   quote: QuoteIdent,
   table: SecretTable,
-  expression: (column: string) => string,
+  evidence: EvidenceSql & { readonly keys: readonly KeyPatternSql[] },
 ): BoundSql {
-  const evidence = table.columns.map((c, i) => `${expression(c)} AS e${i}`);
+  const bindings: (string | number)[] = [];
+  const columns = table.columns.map((c, i) => {
+    // The configured keys' cheap checks first; the full reading only for what none of them matches.
+    const known = evidence.keys.map((key) => {
+      bindings.push(key.length, key.hex, key.evidence);
+      return ` WHEN ${evidence.under(c)} THEN ?`;
+    });
+    return `CASE WHEN ${quote(c)} IS NULL THEN NULL${known.join('')} ELSE ${evidence.any(c)} END AS e${i}`;
+  });
   const groups = Array.from({ length: table.columns.length + 1 }, (_, i) => String(i + 1));
   return {
     sql:
-      `SELECT ${quote(KEY_ID_COLUMN)} AS key_id, ${evidence.join(', ')}, COUNT(*) AS n,` +
+      `SELECT ${quote(KEY_ID_COLUMN)} AS key_id, ${columns.join(', ')}, COUNT(*) AS n,` +
       ` MIN(${quote(table.primaryKey)}) AS first_pk FROM ${tableName(quote, table)} GROUP BY ${groups.join(', ')}`,
-    bindings: [],
+    bindings,
   };
 }
 

@@ -396,6 +396,26 @@ export function keyEvidence(column: string): string {
   );
 }
 
+/**
+ * Whether a value is a dbwarden message whose one data key is the key of a
+ * pattern (evidence.ts, keyPattern; two bindings: its length in bytes, its
+ * hex), decoding only two short windows of the base64: the first 39 bytes
+ * (version, suite, the context's length) and 192 bytes where the data key's
+ * provider id and info begin (FROM_BASE64 is NULL for anything not base64).
+ * The cheap check status and rotation run on every value; keyEvidence reads
+ * any key, for what this does not match.
+ */
+export function valueUnder(column: string): string {
+  const c = quoteIdent(column);
+  const h = `FROM_BASE64(SUBSTRING(${c}, 12, 52))`;
+  const a = `(37 + ASCII(SUBSTRING(${h}, 36, 1)) * 256 + ASCII(SUBSTRING(${h}, 37, 1)))`;
+  const w = `FROM_BASE64(SUBSTRING(${c}, 12 + FLOOR(${a} / 3) * 4, 256))`;
+  return (
+    `(CAST(LEFT(${c}, 11) AS BINARY) = CAST('dbwarden:1:' AS BINARY) AND COALESCE(` +
+    `LENGTH(${h}) = 39 AND LEFT(${h}, 3) = X'020478' AND SUBSTRING(${w}, MOD(${a}, 3) + 1, ?) = UNHEX(?), FALSE))`
+  );
+}
+
 export const mysqlSecrets: SecretsDialect = {
   engine: 'mysql',
   transactionalDdl: false,
@@ -412,6 +432,7 @@ export const mysqlSecrets: SecretsDialect = {
   valuesNotFitting,
   conditionalUpdate,
   keyEvidence,
+  valueUnder,
   randomOrder: 'RAND()',
   quoteIdent,
   select: (db, query) => rows<Record<string, unknown>>(db, query.sql, query.bindings),

@@ -283,6 +283,8 @@ function textArray(values: readonly (string | null)[]): Knex.RawBinding {
  * that as a placeholder.
  */
 const STORED_FORM = String.raw`^dbwarden:1:([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|)$`;
+/** A window of the base64 after the prefix (starting on a 4-character boundary). */
+const STORED_FORM_BODY = String.raw`^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|)$`;
 
 /**
  * What a stored value's message header says, read by the server without
@@ -316,6 +318,29 @@ export function keyEvidence(column: string): string {
   );
 }
 
+/**
+ * Whether a value is a dbwarden message whose one data key is the key of a
+ * pattern (evidence.ts, keyPattern; two bindings: its length in bytes, its
+ * hex), decoding only two short windows of the base64: the first 39 bytes
+ * (version, suite, the context's length) and 192 bytes where the data key's
+ * provider id and info begin. The cheap check status and rotation run on
+ * every value; keyEvidence reads any key, for what this does not match.
+ */
+export function valueUnder(column: string): string {
+  const c = quoteIdent(column);
+  // Repeated short decodes cost less than a subquery per value; CASE keeps each decode behind its check.
+  const head = `decode(substr(${c}, 12, 52), 'base64')`;
+  const at = `(37 + get_byte(${head}, 35) * 256 + get_byte(${head}, 36))`;
+  const window = `substr(${c}, 12 + (${at} / 3) * 4, 256)`;
+  return (
+    `(case when ${c} like 'dbwarden:1:%' and substr(${c}, 12, 52) ~ '^[A-Za-z0-9+/]{52}$' then` +
+    ` case when substring(${head} from 1 for 3) = decode('020478', 'hex') then` +
+    ` case when ${window} ~ '${STORED_FORM_BODY}' then` +
+    ` coalesce(substring(decode(${window}, 'base64') from (${at} % 3) + 1 for ?) = decode(?, 'hex'), false)` +
+    ` else false end else false end else false end)`
+  );
+}
+
 export const postgresSecrets: SecretsDialect = {
   engine: 'postgres',
   transactionalDdl: true,
@@ -332,6 +357,7 @@ export const postgresSecrets: SecretsDialect = {
   valuesNotFitting,
   conditionalUpdate,
   keyEvidence,
+  valueUnder,
   randomOrder: 'random()',
   quoteIdent,
   select: async (db, query) =>

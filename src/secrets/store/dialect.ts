@@ -151,6 +151,13 @@ export interface SecretsDialect {
    * anything else with the reserved prefix (evidence.ts reads these).
    */
   keyEvidence(column: string): string;
+  /**
+   * A SQL boolean over a secret column, cheap enough for every value: the
+   * value is a dbwarden message whose one data key is the key of a pattern
+   * (evidence.ts, keyPattern). Two `?` bindings, in order: the pattern's
+   * length in bytes and its hex.
+   */
+  valueUnder(column: string): string;
   /** `ORDER BY` expression that shuffles rows, for verify's samples. */
   readonly randomOrder: string;
   /** The engine's identifier quoting (src/dialects/<engine>/sql.ts). */

@@ -22,6 +22,37 @@ export function evidenceOf(key: MasterKey): string {
   return key.kind === 'raw' ? `r:${hex(key.id)}` : `a:${hex(key.arn)}`;
 }
 
+/** The bytes a message's data key section starts with under `key` (SecretsDialect.valueUnder), as bindings. */
+export interface KeyPattern {
+  /** keyEvidence's text for the key (what status groups by). */
+  readonly evidence: string;
+  readonly length: number;
+  readonly hex: string;
+}
+
+/**
+ * One data key (count 1), then its provider id and provider info: raw AES,
+ * `dbwarden` and the key name followed by the tag length (128 bits) and IV
+ * length (12); KMS, `aws-kms` and the key ARN (docs/encryption.md).
+ */
+export function keyPattern(key: MasterKey): KeyPattern {
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const text = (t: string) => Buffer.from(t, 'utf8');
+  const parts =
+    key.kind === 'raw'
+      ? [
+          u16(1),
+          u16(8),
+          text('dbwarden'),
+          u16(text(key.id).length + 20),
+          text(key.id),
+          Buffer.from('000000800000000c', 'hex'),
+        ]
+      : [u16(1), u16(7), text('aws-kms'), u16(text(key.arn).length), text(key.arn)];
+  const bytes = Buffer.concat(parts);
+  return { evidence: evidenceOf(key), length: bytes.length, hex: bytes.toString('hex') };
+}
+
 /** The server's evidence text read back; null for NULL. */
 export function readEvidence(text: unknown, keys: MasterKeySet | undefined): ValueEvidence | null {
   if (text === null || text === undefined) return null;

@@ -20,7 +20,8 @@ import type { StoreCrypto } from './crypto.js';
 import type { UpdateShape } from './dialect.js';
 import { SecretStoreError } from './errors.js';
 import { countPending, pendingCondition, selectBatch } from '../../dialects/store-sql.js';
-import { columnAgrees, describeEvidence, evidenceOf, rowEvidence, storedEvidence } from './evidence.js';
+import { columnAgrees, describeEvidence, keyPattern, rowEvidence, storedEvidence } from './evidence.js';
+import { evidenceSql } from './preflight.js';
 import { keysetBatches, pipeline } from './pipeline.js';
 import { type ReadRow, transformBatch } from './rows.js';
 import type { TargetSession } from './session.js';
@@ -130,10 +131,7 @@ async function onePass(
   phase: StorePhase,
 ): Promise<PassCounts> {
   const { session, crypto } = ctx;
-  const evidence = {
-    expression: (column: string) => session.dialect.keyEvidence(column),
-    current: evidenceOf(crypto.keys.current),
-  };
+  const evidence = { ...evidenceSql(session), current: keyPattern(crypto.keys.current) };
   const pending = pendingCondition(session.dialect.quoteIdent, table, phase, crypto.currentKeyId, evidence);
   const [row] = await session.select(
     `count the rows of ${tableLabel(table)} to ${phase}`,

@@ -9,10 +9,10 @@ import { SecretValueError } from '../errors.js';
 import { decryptValue } from '../value.js';
 import type { StoreCrypto } from './crypto.js';
 import type { PrimaryKeyValue } from './dialect.js';
-import { evidenceCounts, selectRow } from '../../dialects/store-sql.js';
+import { type EvidenceSql, evidenceCounts, selectRow } from '../../dialects/store-sql.js';
 import { compareText } from '../../util/compare.js';
 import type { MasterKeySet } from '../keys.js';
-import { readEvidence, type RowEvidence, rowEvidence } from './evidence.js';
+import { keyPattern, readEvidence, type RowEvidence, rowEvidence } from './evidence.js';
 import { readRow } from './rows.js';
 import type { TargetSession } from './session.js';
 import { KEY_ID_COLUMN, type SecretTable, tableLabel } from './tables.js';
@@ -41,15 +41,24 @@ export async function hasKeyColumn(session: TargetSession, table: SecretTable): 
   return facts?.has(KEY_ID_COLUMN) ?? false;
 }
 
+/** The engine's two readings of a header, for store-sql.ts. */
+export function evidenceSql(session: TargetSession): EvidenceSql {
+  return {
+    under: (column) => session.dialect.valueUnder(column),
+    any: (column) => session.dialect.keyEvidence(column),
+  };
+}
+
 /** One scan of the table on the server: rows grouped by key-id column and by what each value's header says. */
 export async function evidenceGroups(
   session: TargetSession,
   table: SecretTable,
   keys: MasterKeySet | undefined,
 ): Promise<EvidenceGroup[]> {
+  const patterns = keys === undefined ? [] : [keys.current, ...keys.previous].map(keyPattern);
   const rows = await session.select(
     `count the rows of ${tableLabel(table)} per key`,
-    evidenceCounts(session.dialect.quoteIdent, table, (c) => session.dialect.keyEvidence(c)),
+    evidenceCounts(session.dialect.quoteIdent, table, { ...evidenceSql(session), keys: patterns }),
   );
   return rows.map((r) => ({
     keyIdColumn: r.key_id === null || r.key_id === undefined ? null : String(r.key_id),

@@ -240,7 +240,8 @@ describe('key column DDL', () => {
 });
 
 describe('reads every engine shares', () => {
-  const evidence = { expression: (c: string) => `ev(${c})`, current: 'r:6b32' };
+  const current = { evidence: 'r:6b32', length: 3, hex: 'abcdef' };
+  const evidence = { under: (c: string) => `under(${c})`, any: (c: string) => `ev(${c})`, current };
 
   it('selects what a phase still has to do by key id, checking the rows it says are done against their headers', () => {
     const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2', evidence);
@@ -252,29 +253,32 @@ describe('reads every engine shares', () => {
     expect(reencrypt).toEqual({
       sql:
         '("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) OR ("dbwarden_key_id" = ? AND' +
-        ' (("access_key" IS NOT NULL AND ev(access_key) <> ?) OR ("secret_key" IS NOT NULL AND ev(secret_key) <> ?)))',
-      bindings: ['k2', 'k2', 'r:6b32', 'r:6b32'],
+        ' (("access_key" IS NOT NULL AND NOT under(access_key)) OR ("secret_key" IS NOT NULL AND NOT under(secret_key))))',
+      bindings: ['k2', 'k2', 3, 'abcdef', 3, 'abcdef'],
     });
     expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2', evidence).sql).toBe(
-      `"dbwarden_key_id" IS NOT NULL OR ("access_key" IS NOT NULL AND ev(access_key) NOT IN ('p', 'm'))` +
-        ` OR ("secret_key" IS NOT NULL AND ev(secret_key) NOT IN ('p', 'm'))`,
+      `"dbwarden_key_id" IS NOT NULL OR "access_key" LIKE 'dbwarden:1:%' OR "secret_key" LIKE 'dbwarden:1:%'`,
     );
 
     expect(selectBatch(doubleQuote, table, reencrypt, 500, 100)).toEqual({
       sql:
         'SELECT "id", "access_key", "secret_key", "dbwarden_key_id", "access_key_bidx" FROM "nova"."users"' +
         ` WHERE "id" > ? AND (${reencrypt.sql}) ORDER BY "id" LIMIT ?`,
-      bindings: [500, 'k2', 'k2', 'r:6b32', 'r:6b32', 100],
+      bindings: [500, ...reencrypt.bindings, 100],
     });
     expect(selectBatch(doubleQuote, table, encrypt, undefined, 100).bindings).toEqual([100]);
-    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(['k2', 'k2', 'r:6b32', 'r:6b32']);
+    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(reencrypt.bindings);
   });
 
-  it("counts rows by key-id column and by what each value's header says, with the first row of each group", () => {
-    expect(evidenceCounts(doubleQuote, table, (c) => `ev(${c})`).sql).toBe(
-      'SELECT "dbwarden_key_id" AS key_id, ev(access_key) AS e0, ev(secret_key) AS e1, COUNT(*) AS n,' +
-        ' MIN("id") AS first_pk FROM "nova"."users" GROUP BY 1, 2, 3',
+  it("counts rows by key-id column and by what each value's header says: configured keys first, cheaply", () => {
+    const counts = evidenceCounts(doubleQuote, table, { ...evidence, keys: [current] });
+    expect(counts.sql).toBe(
+      'SELECT "dbwarden_key_id" AS key_id,' +
+        ' CASE WHEN "access_key" IS NULL THEN NULL WHEN under(access_key) THEN ? ELSE ev(access_key) END AS e0,' +
+        ' CASE WHEN "secret_key" IS NULL THEN NULL WHEN under(secret_key) THEN ? ELSE ev(secret_key) END AS e1,' +
+        ' COUNT(*) AS n, MIN("id") AS first_pk FROM "nova"."users" GROUP BY 1, 2, 3',
     );
+    expect(counts.bindings).toEqual([3, 'abcdef', 'r:6b32', 3, 'abcdef', 'r:6b32']);
   });
 });
 
