@@ -146,6 +146,19 @@ export function evidenceCounts(
   };
 }
 
+/** Rows with a value under one key (SecretsDialect.valueUnder), whatever their key-id column says. */
+export function countUnder(
+  quote: QuoteIdent,
+  table: SecretTable,
+  under: EvidenceSql['under'],
+  key: KeyPatternSql,
+): BoundSql {
+  return {
+    sql: `SELECT COUNT(*) AS n FROM ${tableName(quote, table)} WHERE ${table.columns.map((c) => under(c)).join(' OR ')}`,
+    bindings: table.columns.flatMap(() => [key.length, key.hex]),
+  };
+}
+
 /** Row counts when the table has no key-id column yet (before 001_key_columns). */
 export function plainCounts(quote: QuoteIdent, table: SecretTable): BoundSql {
   return {

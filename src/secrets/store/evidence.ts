@@ -36,22 +36,27 @@ export interface KeyPattern {
  * length (12); KMS, `aws-kms` and the key ARN (docs/encryption.md).
  */
 export function keyPattern(key: MasterKey): KeyPattern {
-  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
-  const text = (t: string) => Buffer.from(t, 'utf8');
-  const parts =
-    key.kind === 'raw'
-      ? [
-          u16(1),
-          u16(8),
-          text('dbwarden'),
-          u16(text(key.id).length + 20),
-          text(key.id),
-          Buffer.from('000000800000000c', 'hex'),
-        ]
-      : [u16(1), u16(7), text('aws-kms'), u16(text(key.arn).length), text(key.arn)];
-  const bytes = Buffer.concat(parts);
+  if (key.kind === 'raw') return rawKeyPattern(key.id);
+  const arn = Buffer.from(key.arn, 'utf8');
+  const bytes = Buffer.concat([u16(1), u16(7), Buffer.from('aws-kms', 'utf8'), u16(arn.length), arn]);
   return { evidence: evidenceOf(key), length: bytes.length, hex: bytes.toString('hex') };
 }
+
+/** A raw AES key's pattern from its id alone (its bytes are not needed: a header names, never holds, the key). */
+export function rawKeyPattern(id: string): KeyPattern {
+  const name = Buffer.from(id, 'utf8');
+  const bytes = Buffer.concat([
+    u16(1),
+    u16(8),
+    Buffer.from('dbwarden', 'utf8'),
+    u16(name.length + 20),
+    name,
+    Buffer.from('000000800000000c', 'hex'),
+  ]);
+  return { evidence: `r:${name.toString('hex')}`, length: bytes.length, hex: bytes.toString('hex') };
+}
+
+const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 
 /** The server's evidence text read back; null for NULL. */
 export function readEvidence(text: unknown, keys: MasterKeySet | undefined): ValueEvidence | null {
