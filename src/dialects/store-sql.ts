@@ -41,19 +41,16 @@ function anyValue(quote: QuoteIdent, table: SecretTable): string {
   return table.columns.map((c) => `${quote(c)} IS NOT NULL`).join(' OR ');
 }
 
-/** A key as the server finds it in a header (evidence.ts, keyPattern). */
-export interface KeyPatternSql {
+/**
+ * One key's cheap check on one table (SecretsDialect.valueUnder, built by
+ * the store for the table's columns): no bindings, the expected text is
+ * inlined (base64 and hex only).
+ */
+export interface KeyCheckSql {
+  /** keyEvidence's text for the key: `r:` or `a:` and hex. */
   readonly evidence: string;
-  readonly length: number;
-  readonly hex: string;
-}
-
-/** The server-side readings of a value's header (SecretsDialect.valueUnder and keyEvidence). */
-export interface EvidenceSql {
-  /** Boolean: the value is under a key; binds the pattern's length and hex. */
+  /** Boolean SQL: the value in the column is under the key. */
   readonly under: (column: string) => string;
-  /** Text: what any value's header says (slower; for values no configured key's pattern matches). */
-  readonly any: (column: string) => string;
 }
 
 /**
@@ -71,18 +68,17 @@ export function pendingCondition(
   table: SecretTable,
   phase: StorePhase,
   currentKeyId: string,
-  evidence: EvidenceSql & { readonly current: KeyPatternSql },
+  current: KeyCheckSql,
 ): BoundSql {
   const keyId = quote(KEY_ID_COLUMN);
   switch (phase) {
     case 'encrypt':
       return { sql: `${keyId} IS NULL AND (${anyValue(quote, table)})`, bindings: [] };
     case 'reencrypt': {
-      const notCurrent = table.columns.map((c) => `(${quote(c)} IS NOT NULL AND NOT ${evidence.under(c)})`);
-      const { length, hex } = evidence.current;
+      const notCurrent = table.columns.map((c) => `(${quote(c)} IS NOT NULL AND NOT ${current.under(c)})`);
       return {
         sql: `(${keyId} IS NOT NULL AND ${keyId} <> ?) OR (${keyId} = ? AND (${notCurrent.join(' OR ')}))`,
-        bindings: [currentKeyId, currentKeyId, ...table.columns.flatMap(() => [length, hex])],
+        bindings: [currentKeyId, currentKeyId],
       };
     }
     case 'decrypt': {
@@ -126,37 +122,45 @@ export function countPending(quote: QuoteIdent, table: SecretTable, pending: Bou
 export function evidenceCounts(
   quote: QuoteIdent,
   table: SecretTable,
-  evidence: EvidenceSql & { readonly keys: readonly KeyPatternSql[] },
+  keys: readonly KeyCheckSql[],
+  any: (column: string) => string,
 ): BoundSql {
-  const bindings: (string | number)[] = [];
   const columns = table.columns.map((c, i) => {
     // The configured keys' cheap checks first; the full reading only for what none of them matches.
-    const known = evidence.keys.map((key) => {
-      bindings.push(key.length, key.hex, key.evidence);
-      return ` WHEN ${evidence.under(c)} THEN ?`;
-    });
-    return `CASE WHEN ${quote(c)} IS NULL THEN NULL${known.join('')} ELSE ${evidence.any(c)} END AS e${i}`;
+    const known = keys.map((key) => ` WHEN ${key.under(c)} THEN '${evidenceLiteral(key.evidence)}'`);
+    return `CASE WHEN ${quote(c)} IS NULL THEN NULL${known.join('')} ELSE ${any(c)} END AS e${i}`;
   });
   const groups = Array.from({ length: table.columns.length + 1 }, (_, i) => String(i + 1));
   return {
     sql:
       `SELECT ${quote(KEY_ID_COLUMN)} AS key_id, ${columns.join(', ')}, COUNT(*) AS n,` +
       ` MIN(${quote(table.primaryKey)}) AS first_pk FROM ${tableName(quote, table)} GROUP BY ${groups.join(', ')}`,
-    bindings,
+    bindings: [],
   };
 }
 
+/** Base64 text as a SQL string literal (its alphabet needs no escaping; anything else is a bug). */
+export function base64Literal(text: string): string {
+  if (!/^[A-Za-z0-9+/]+$/.test(text)) throw new TypeError('not unpadded base64');
+  return `'${text}'`;
+}
+
+/** The text every stored message starts with, as a SQL string literal. */
+export function base64Start(text: string): string {
+  if (!/^dbwarden:1:[A-Za-z0-9+/]+$/.test(text)) throw new TypeError('not the start of a stored message');
+  return `'${text}'`;
+}
+
+/** Evidence texts are `r:`/`a:` and hex: safe to inline; anything else is a bug. */
+function evidenceLiteral(text: string): string {
+  if (!/^[ra]:[0-9a-f]+$/.test(text)) throw new TypeError(`not an evidence text: ${text}`);
+  return text;
+}
+
 /** Rows with a value under one key (SecretsDialect.valueUnder), whatever their key-id column says. */
-export function countUnder(
-  quote: QuoteIdent,
-  table: SecretTable,
-  under: EvidenceSql['under'],
-  key: KeyPatternSql,
-): BoundSql {
-  return {
-    sql: `SELECT COUNT(*) AS n FROM ${tableName(quote, table)} WHERE ${table.columns.map((c) => under(c)).join(' OR ')}`,
-    bindings: table.columns.flatMap(() => [key.length, key.hex]),
-  };
+export function countUnder(quote: QuoteIdent, table: SecretTable, key: KeyCheckSql): BoundSql {
+  const under = table.columns.map((c) => key.under(c)).join(' OR ');
+  return { sql: `SELECT COUNT(*) AS n FROM ${tableName(quote, table)} WHERE ${under}`, bindings: [] };
 }
 
 /** Row counts when the table has no key-id column yet (before 001_key_columns). */

@@ -20,7 +20,8 @@ import type {
   TableRef,
   UpdateShape,
 } from '../../secrets/store/dialect.js';
-import { lockRows, stillAsRead } from '../store-sql.js';
+import type { HeaderWindow } from '../../secrets/store/evidence.js';
+import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { connectionOptions, databaseError as sessionError, errorCode } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
@@ -398,21 +399,23 @@ export function keyEvidence(column: string): string {
 
 /**
  * Whether a value is a dbwarden message whose one data key is the key of a
- * pattern (evidence.ts, keyPattern; two bindings: its length in bytes, its
- * hex), decoding only two short windows of the base64: the first 39 bytes
- * (version, suite, the context's length) and 192 bytes where the data key's
- * provider id and info begin (FROM_BASE64 is NULL for anything not base64).
- * The cheap check status and rotation run on every value; keyEvidence reads
- * any key, for what this does not match.
+ * header window (evidence.ts, headerWindow): its text starts as every
+ * message does, and at the character the primary key's length (in UTF-8,
+ * as the context holds it) puts the data key at, it holds the key's
+ * expected base64, compared byte for byte. Nothing is decoded: cheap
+ * enough to run on every value. keyEvidence reads any key, for what this
+ * does not match.
  */
-export function valueUnder(column: string): string {
+export function valueUnder(column: string, primaryKey: string, window: HeaderWindow): string {
   const c = quoteIdent(column);
-  const h = `FROM_BASE64(SUBSTRING(${c}, 12, 52))`;
-  const a = `(37 + ASCII(SUBSTRING(${h}, 36, 1)) * 256 + ASCII(SUBSTRING(${h}, 37, 1)))`;
-  const w = `FROM_BASE64(SUBSTRING(${c}, 12 + FLOOR(${a} / 3) * 4, 256))`;
+  const pk = `OCTET_LENGTH(CONVERT(CAST(${quoteIdent(primaryKey)} AS CHAR) USING utf8mb4))`;
+  const at = `(${window.offset} + ${pk})`;
+  const [e0, e1, e2] = window.expected.map(base64Literal) as [string, string, string];
+  const text = (expected: string) =>
+    `CAST(SUBSTRING(${c}, 12 + FLOOR(${at} / 3) * 4, ${expected.length - 2}) AS BINARY) = CAST(${expected} AS BINARY)`;
   return (
-    `(CAST(LEFT(${c}, 11) AS BINARY) = CAST('dbwarden:1:' AS BINARY) AND COALESCE(` +
-    `LENGTH(${h}) = 39 AND LEFT(${h}, 3) = X'020478' AND SUBSTRING(${w}, MOD(${a}, 3) + 1, ?) = UNHEX(?), FALSE))`
+    `COALESCE(CAST(LEFT(${c}, ${window.start.length}) AS BINARY) = CAST(${base64Start(window.start)} AS BINARY)` +
+    ` AND CASE MOD(${at}, 3) WHEN 0 THEN ${text(e0)} WHEN 1 THEN ${text(e1)} ELSE ${text(e2)} END, FALSE)`
   );
 }
 

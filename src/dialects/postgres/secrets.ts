@@ -18,7 +18,8 @@ import type {
   TableRef,
   UpdateShape,
 } from '../../secrets/store/dialect.js';
-import { lockRows, stillAsRead } from '../store-sql.js';
+import type { HeaderWindow } from '../../secrets/store/evidence.js';
+import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { databaseError, sqlState } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
@@ -283,8 +284,6 @@ function textArray(values: readonly (string | null)[]): Knex.RawBinding {
  * that as a placeholder.
  */
 const STORED_FORM = String.raw`^dbwarden:1:([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|)$`;
-/** A window of the base64 after the prefix (starting on a 4-character boundary). */
-const STORED_FORM_BODY = String.raw`^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|)$`;
 
 /**
  * What a stored value's message header says, read by the server without
@@ -320,24 +319,22 @@ export function keyEvidence(column: string): string {
 
 /**
  * Whether a value is a dbwarden message whose one data key is the key of a
- * pattern (evidence.ts, keyPattern; two bindings: its length in bytes, its
- * hex), decoding only two short windows of the base64: the first 39 bytes
- * (version, suite, the context's length) and 192 bytes where the data key's
- * provider id and info begin. The cheap check status and rotation run on
- * every value; keyEvidence reads any key, for what this does not match.
+ * header window (evidence.ts, headerWindow): its text starts as every
+ * message does, and at the character the primary key's length puts the
+ * data key at, it holds the key's expected base64. Nothing is decoded: a
+ * few substring comparisons per value, cheap enough to run on every value
+ * (status, the rotation's choice of rows). keyEvidence reads any key, for
+ * what this does not match.
  */
-export function valueUnder(column: string): string {
+export function valueUnder(column: string, primaryKey: string, window: HeaderWindow): string {
   const c = quoteIdent(column);
-  // Repeated short decodes cost less than a subquery per value; CASE keeps each decode behind its check.
-  const head = `decode(substr(${c}, 12, 52), 'base64')`;
-  const at = `(37 + get_byte(${head}, 35) * 256 + get_byte(${head}, 36))`;
-  const window = `substr(${c}, 12 + (${at} / 3) * 4, 256)`;
+  const at = `(${window.offset} + octet_length(${quoteIdent(primaryKey)}::text))`;
+  const [e0, e1, e2] = window.expected.map(base64Literal) as [string, string, string];
+  const text = (expected: string) =>
+    `substr(${c}, 12 + (${at} / 3) * 4, ${expected.length - 2}) = ${expected}`;
   return (
-    `(case when ${c} like 'dbwarden:1:%' and substr(${c}, 12, 52) ~ '^[A-Za-z0-9+/]{52}$' then` +
-    ` case when substring(${head} from 1 for 3) = decode('020478', 'hex') then` +
-    ` case when ${window} ~ '${STORED_FORM_BODY}' then` +
-    ` coalesce(substring(decode(${window}, 'base64') from (${at} % 3) + 1 for ?) = decode(?, 'hex'), false)` +
-    ` else false end else false end else false end)`
+    `coalesce(left(${c}, ${window.start.length}) = ${base64Start(window.start)} and case ${at} % 3` +
+    ` when 0 then ${text(e0)} when 1 then ${text(e1)} else ${text(e2)} end, false)`
   );
 }
 

@@ -7,6 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { DatabaseError } from '../../errors.js';
+import type { HeaderWindow } from './evidence.js';
 
 export type StoreEngine = 'postgres' | 'mysql';
 
@@ -153,11 +154,10 @@ export interface SecretsDialect {
   keyEvidence(column: string): string;
   /**
    * A SQL boolean over a secret column, cheap enough for every value: the
-   * value is a dbwarden message whose one data key is the key of a pattern
-   * (evidence.ts, keyPattern). Two `?` bindings, in order: the pattern's
-   * length in bytes and its hex.
+   * value is a dbwarden message whose one data key is the key of a header
+   * window (evidence.ts, headerWindow), located by the row's primary key.
    */
-  valueUnder(column: string): string;
+  valueUnder(column: string, primaryKey: string, window: HeaderWindow): string;
   /** `ORDER BY` expression that shuffles rows, for verify's samples. */
   readonly randomOrder: string;
   /** The engine's identifier quoting (src/dialects/<engine>/sql.ts). */

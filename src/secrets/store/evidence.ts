@@ -22,12 +22,11 @@ export function evidenceOf(key: MasterKey): string {
   return key.kind === 'raw' ? `r:${hex(key.id)}` : `a:${hex(key.arn)}`;
 }
 
-/** The bytes a message's data key section starts with under `key` (SecretsDialect.valueUnder), as bindings. */
+/** The bytes a message's data key section starts with under a key (keyPattern), and its evidence text. */
 export interface KeyPattern {
   /** keyEvidence's text for the key (what status groups by). */
   readonly evidence: string;
-  readonly length: number;
-  readonly hex: string;
+  readonly bytes: Buffer;
 }
 
 /**
@@ -39,7 +38,7 @@ export function keyPattern(key: MasterKey): KeyPattern {
   if (key.kind === 'raw') return rawKeyPattern(key.id);
   const arn = Buffer.from(key.arn, 'utf8');
   const bytes = Buffer.concat([u16(1), u16(7), Buffer.from('aws-kms', 'utf8'), u16(arn.length), arn]);
-  return { evidence: evidenceOf(key), length: bytes.length, hex: bytes.toString('hex') };
+  return { evidence: evidenceOf(key), bytes };
 }
 
 /** A raw AES key's pattern from its id alone (its bytes are not needed: a header names, never holds, the key). */
@@ -53,8 +52,42 @@ export function rawKeyPattern(id: string): KeyPattern {
     name,
     Buffer.from('000000800000000c', 'hex'),
   ]);
-  return { evidence: `r:${name.toString('hex')}`, length: bytes.length, hex: bytes.toString('hex') };
+  return { evidence: `r:${name.toString('hex')}`, bytes };
 }
+
+/**
+ * Where a value of one table and column under one key shows its key in the
+ * stored text, without decoding anything (SecretsDialect.valueUnder). The
+ * header is version, suite, a 32-byte message id, the context's length (2
+ * bytes) and the context, whose length is 27 + the UTF-8 bytes of column,
+ * primary key text and table; so the data key section starts at byte
+ * `offset` + the primary key's bytes, and the stored text holds it from
+ * character 12 + floor(at / 3) * 4 (after `dbwarden:1:`), where the base64
+ * of the context's last at % 3 bytes (the table name's end: known) and the
+ * pattern is. Only whole groups of three known bytes are compared.
+ */
+export interface HeaderWindow {
+  /** What every stored message's text starts with (MESSAGE_START). */
+  readonly start: string;
+  readonly offset: number;
+  /** Expected base64 for at % 3 = 0, 1, 2. */
+  readonly expected: readonly [string, string, string];
+}
+
+export function headerWindow(table: string, column: string, pattern: KeyPattern): HeaderWindow {
+  const tableBytes = Buffer.from(table, 'utf8');
+  const columnBytes = Buffer.from(column, 'utf8');
+  // The context ends with the pair ("table", table): keys sort as column, pk, table.
+  const tail = Buffer.concat([u16(5), Buffer.from('table', 'utf8'), u16(tableBytes.length), tableBytes]);
+  const expected = [0, 1, 2].map((r) => {
+    const known = Buffer.concat([tail.subarray(tail.length - r), pattern.bytes]);
+    return known.subarray(0, Math.floor(known.length / 3) * 3).toString('base64');
+  }) as [string, string, string];
+  return { start: MESSAGE_START, offset: 37 + 27 + columnBytes.length + tableBytes.length, expected };
+}
+
+/** The stored text every dbwarden message starts with: prefix, then the base64 of version 2 and suite 0x0478. */
+export const MESSAGE_START = 'dbwarden:1:AgR4';
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 

@@ -10,7 +10,7 @@ import { countUnder } from '../../dialects/store-sql.js';
 import { InvalidInputError } from '../../errors.js';
 import type { MasterKeyError } from '../keys.js';
 import { rawKeyPattern } from './evidence.js';
-import { hasKeyColumn } from './preflight.js';
+import { hasKeyColumn, keyCheck } from './preflight.js';
 import { closeSessions, openSessions } from './session.js';
 import { tableLabel, tablesFor } from './tables.js';
 import type { StoreTarget } from './types.js';
@@ -66,7 +66,7 @@ async function countKeyUses(
         if (!(await hasKeyColumn(session, table))) continue;
         const [row] = await session.select(
           `count the rows of ${tableLabel(table)} under key "${keyId}"`,
-          countUnder(session.dialect.quoteIdent, table, (c) => session.dialect.valueUnder(c), pattern),
+          countUnder(session.dialect.quoteIdent, table, keyCheck(session, table, pattern)),
         );
         const rows = Number(row?.n ?? 0);
         if (rows > 0) uses.push({ where: `target ${session.name}, table ${tableLabel(table)}`, rows });

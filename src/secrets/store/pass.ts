@@ -21,7 +21,7 @@ import type { UpdateShape } from './dialect.js';
 import { SecretStoreError } from './errors.js';
 import { countPending, pendingCondition, selectBatch } from '../../dialects/store-sql.js';
 import { columnAgrees, describeEvidence, keyPattern, rowEvidence, storedEvidence } from './evidence.js';
-import { evidenceSql } from './preflight.js';
+import { keyCheck } from './preflight.js';
 import { keysetBatches, pipeline } from './pipeline.js';
 import { type ReadRow, transformBatch } from './rows.js';
 import type { TargetSession } from './session.js';
@@ -131,8 +131,8 @@ async function onePass(
   phase: StorePhase,
 ): Promise<PassCounts> {
   const { session, crypto } = ctx;
-  const evidence = { ...evidenceSql(session), current: keyPattern(crypto.keys.current) };
-  const pending = pendingCondition(session.dialect.quoteIdent, table, phase, crypto.currentKeyId, evidence);
+  const current = keyCheck(session, table, keyPattern(crypto.keys.current));
+  const pending = pendingCondition(session.dialect.quoteIdent, table, phase, crypto.currentKeyId, current);
   const [row] = await session.select(
     `count the rows of ${tableLabel(table)} to ${phase}`,
     countPending(session.dialect.quoteIdent, table, pending),

@@ -9,10 +9,17 @@ import { SecretValueError } from '../errors.js';
 import { decryptValue } from '../value.js';
 import type { StoreCrypto } from './crypto.js';
 import type { PrimaryKeyValue } from './dialect.js';
-import { type EvidenceSql, evidenceCounts, selectRow } from '../../dialects/store-sql.js';
+import { evidenceCounts, type KeyCheckSql, selectRow } from '../../dialects/store-sql.js';
 import { compareText } from '../../util/compare.js';
 import type { MasterKeySet } from '../keys.js';
-import { keyPattern, readEvidence, type RowEvidence, rowEvidence } from './evidence.js';
+import {
+  headerWindow,
+  type KeyPattern,
+  keyPattern,
+  readEvidence,
+  type RowEvidence,
+  rowEvidence,
+} from './evidence.js';
 import { readRow } from './rows.js';
 import type { TargetSession } from './session.js';
 import { KEY_ID_COLUMN, type SecretTable, tableLabel } from './tables.js';
@@ -41,11 +48,12 @@ export async function hasKeyColumn(session: TargetSession, table: SecretTable): 
   return facts?.has(KEY_ID_COLUMN) ?? false;
 }
 
-/** The engine's two readings of a header, for store-sql.ts. */
-export function evidenceSql(session: TargetSession): EvidenceSql {
+/** A key's cheap check on one table's columns, for store-sql.ts. */
+export function keyCheck(session: TargetSession, table: SecretTable, pattern: KeyPattern): KeyCheckSql {
   return {
-    under: (column) => session.dialect.valueUnder(column),
-    any: (column) => session.dialect.keyEvidence(column),
+    evidence: pattern.evidence,
+    under: (column) =>
+      session.dialect.valueUnder(column, table.primaryKey, headerWindow(table.table, column, pattern)),
   };
 }
 
@@ -55,10 +63,12 @@ export async function evidenceGroups(
   table: SecretTable,
   keys: MasterKeySet | undefined,
 ): Promise<EvidenceGroup[]> {
-  const patterns = keys === undefined ? [] : [keys.current, ...keys.previous].map(keyPattern);
+  const checks = (keys === undefined ? [] : [keys.current, ...keys.previous]).map((key) =>
+    keyCheck(session, table, keyPattern(key)),
+  );
   const rows = await session.select(
     `count the rows of ${tableLabel(table)} per key`,
-    evidenceCounts(session.dialect.quoteIdent, table, { ...evidenceSql(session), keys: patterns }),
+    evidenceCounts(session.dialect.quoteIdent, table, checks, (c) => session.dialect.keyEvidence(c)),
   );
   return rows.map((r) => ({
     keyIdColumn: r.key_id === null || r.key_id === undefined ? null : String(r.key_id),

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { masterKeySet } from '../../../src/secrets/keys.js';
 import {
   columnAgrees,
+  headerWindow,
   keyPattern,
   rawKeyPattern,
   readEvidence,
@@ -21,13 +22,23 @@ const k2 = newKey('k2');
 
 describe.each(ENGINES)('the data key pattern, messages written by the %s engine', (engine) => {
   it('sits right after the encryption context, and names only its own key', async () => {
-    for (const pk of ['7', '9'.repeat(300), 'é-ü']) {
+    for (const pk of ['7', '9'.repeat(300), 'é-ü', '12', '123']) {
       const { stored } = await encryptValue(keyrings(k1, [], engine), 'secret', place(pk));
       const message = Buffer.from(stored.slice(VALUE_PREFIX.length), 'base64');
       const at = 37 + message.readUInt16BE(35);
-      const mine = keyPattern(k1);
-      expect(message.subarray(at, at + mine.length).toString('hex')).toBe(mine.hex);
-      expect(message.subarray(at, at + keyPattern(k2).length).toString('hex')).not.toBe(keyPattern(k2).hex);
+      const mine = keyPattern(k1).bytes;
+      expect(message.subarray(at, at + mine.length)).toEqual(mine);
+      expect(message.subarray(at, at + keyPattern(k2).bytes.length)).not.toEqual(keyPattern(k2).bytes);
+      // Found in the stored text where headerWindow says, without decoding.
+      const window = headerWindow('users', 'secret_key', keyPattern(k1));
+      const atFromPk = window.offset + Buffer.byteLength(pk, 'utf8');
+      expect(atFromPk).toBe(at);
+      const expected = window.expected[at % 3] as string;
+      const from = 11 + Math.floor(at / 3) * 4;
+      expect(stored.startsWith(window.start)).toBe(true);
+      expect(stored.slice(from, from + expected.length)).toBe(expected);
+      const other = headerWindow('users', 'secret_key', keyPattern(k2)).expected[at % 3] as string;
+      expect(stored.slice(from, from + other.length)).not.toBe(other);
     }
   });
 });
