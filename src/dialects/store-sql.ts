@@ -123,20 +123,32 @@ export function evidenceCounts(
   quote: QuoteIdent,
   table: SecretTable,
   keys: readonly KeyCheckSql[],
-  any: (column: string) => string,
+  other: (column: string) => string,
+  onlyOthers = false,
 ): BoundSql {
   const columns = table.columns.map((c, i) => {
-    // The configured keys' cheap checks first; the full reading only for what none of them matches.
+    // The configured keys' cheap checks first, then plaintext; `other` only for what is left.
     const known = keys.map((key) => ` WHEN ${key.under(c)} THEN '${evidenceLiteral(key.evidence)}'`);
-    return `CASE WHEN ${quote(c)} IS NULL THEN NULL${known.join('')} ELSE ${any(c)} END AS e${i}`;
+    const plain = ` WHEN ${notPrefixed(quote, c)} THEN 'p'`;
+    return `CASE WHEN ${quote(c)} IS NULL THEN NULL${known.join('')}${plain} ELSE ${other(c)} END AS e${i}`;
   });
+  const left = table.columns.map(
+    (c) =>
+      `(${quote(c)} IS NOT NULL AND NOT ${notPrefixed(quote, c)}${keys.map((key) => ` AND NOT ${key.under(c)}`).join('')})`,
+  );
+  const where = onlyOthers ? ` WHERE ${left.join(' OR ')}` : '';
   const groups = Array.from({ length: table.columns.length + 1 }, (_, i) => String(i + 1));
   return {
     sql:
       `SELECT ${quote(KEY_ID_COLUMN)} AS key_id, ${columns.join(', ')}, COUNT(*) AS n,` +
-      ` MIN(${quote(table.primaryKey)}) AS first_pk FROM ${tableName(quote, table)} GROUP BY ${groups.join(', ')}`,
+      ` MIN(${quote(table.primaryKey)}) AS first_pk FROM ${tableName(quote, table)}${where} GROUP BY ${groups.join(', ')}`,
     bindings: [],
   };
+}
+
+/** A value without the reserved prefix: plaintext (secret columns are binary-collated text once widened). */
+function notPrefixed(quote: QuoteIdent, column: string): string {
+  return `LEFT(${quote(column)}, 9) <> 'dbwarden:'`;
 }
 
 /** Base64 text as a SQL string literal (its alphabet needs no escaping; anything else is a bug). */

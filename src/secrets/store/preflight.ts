@@ -66,15 +66,25 @@ export async function evidenceGroups(
   const checks = (keys === undefined ? [] : [keys.current, ...keys.previous]).map((key) =>
     keyCheck(session, table, keyPattern(key)),
   );
-  const rows = await session.select(
-    `count the rows of ${tableLabel(table)} per key`,
-    evidenceCounts(session.dialect.quoteIdent, table, checks, (c) => session.dialect.keyEvidence(c)),
-  );
-  return rows.map((r) => ({
-    keyIdColumn: r.key_id === null || r.key_id === undefined ? null : String(r.key_id),
-    evidence: rowEvidence(table.columns.map((_, i) => readEvidence(r[`e${i}`], keys))),
-    rows: Number(r.n),
-    firstPrimaryKey: (r.first_pk ?? null) as PrimaryKeyValue | null,
+  const quote = session.dialect.quoteIdent;
+  const read = async (other: (column: string) => string, onlyOthers: boolean) =>
+    (
+      await session.select(
+        `count the rows of ${tableLabel(table)} per key`,
+        evidenceCounts(quote, table, checks, other, onlyOthers),
+      )
+    ).map((r) => ({ raw: r, values: table.columns.map((_, i) => r[`e${i}`]) }));
+  // The cheap checks alone first; the full header reading (much slower on PostgreSQL, even where it
+  // is not reached) only over the rows some value of which no configured key matched.
+  const cheap = await read(() => `'o'`, false);
+  const others = cheap.some((g) => g.values.includes('o'))
+    ? await read((c) => session.dialect.keyEvidence(c), true)
+    : [];
+  return [...cheap.filter((g) => !g.values.includes('o')), ...others].map(({ raw, values }) => ({
+    keyIdColumn: raw.key_id === null || raw.key_id === undefined ? null : String(raw.key_id),
+    evidence: rowEvidence(values.map((v) => readEvidence(v, keys))),
+    rows: Number(raw.n),
+    firstPrimaryKey: (raw.first_pk ?? null) as PrimaryKeyValue | null,
   }));
 }
 

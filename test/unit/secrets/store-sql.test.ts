@@ -273,9 +273,14 @@ describe('reads every engine shares', () => {
     const counts = evidenceCounts(doubleQuote, table, [current], (c) => `ev(${c})`);
     expect(counts.sql).toBe(
       'SELECT "dbwarden_key_id" AS key_id,' +
-        ' CASE WHEN "access_key" IS NULL THEN NULL WHEN under(access_key) THEN \'r:6b32\' ELSE ev(access_key) END AS e0,' +
-        ' CASE WHEN "secret_key" IS NULL THEN NULL WHEN under(secret_key) THEN \'r:6b32\' ELSE ev(secret_key) END AS e1,' +
+        ` CASE WHEN "access_key" IS NULL THEN NULL WHEN under(access_key) THEN 'r:6b32' WHEN LEFT("access_key", 9) <> 'dbwarden:' THEN 'p' ELSE ev(access_key) END AS e0,` +
+        ` CASE WHEN "secret_key" IS NULL THEN NULL WHEN under(secret_key) THEN 'r:6b32' WHEN LEFT("secret_key", 9) <> 'dbwarden:' THEN 'p' ELSE ev(secret_key) END AS e1,` +
         ' COUNT(*) AS n, MIN("id") AS first_pk FROM "nova"."users" GROUP BY 1, 2, 3',
+    );
+    const others = evidenceCounts(doubleQuote, table, [current], (c) => `ev(${c})`, true);
+    expect(others.sql).toContain(
+      ` WHERE ("access_key" IS NOT NULL AND NOT LEFT("access_key", 9) <> 'dbwarden:' AND NOT under(access_key))` +
+        ` OR ("secret_key" IS NOT NULL AND NOT LEFT("secret_key", 9) <> 'dbwarden:' AND NOT under(secret_key)) GROUP BY`,
     );
     expect(counts.bindings).toEqual([]);
     expect(() =>
