@@ -5,7 +5,7 @@
  */
 import { ExitCode } from '../errors.js';
 import type { Deployment } from '../policy/model.js';
-import type { SecretFailure } from '../secrets/store/index.js';
+import type { SecretFailure, StoreStatus } from '../secrets/store/index.js';
 import {
   checkDowngradeTo,
   downgradeLosses,
@@ -238,15 +238,26 @@ function downgradeText(outcome: DowngradeOutcome, options: DowngradeCommandOptio
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * `status`: exit 3 when the data holds values no configured key can read
+ * (key ids no configured key has, values that only look encrypted): a
+ * verification failure, not invalid input (the config is fine; the data is
+ * not what it should be). Otherwise 0, whatever is still to do.
+ */
 export async function statusCommand(
   options: Omit<SecretsCommandOptions, 'batchSize'>,
   io: CliIo,
 ): Promise<number> {
   const deployment = loadOrFail(options.config, io);
   const status = await runStatus(deployment, io.env);
+  const unreadable = status.targets.reduce((n, t) => n + t.tables.reduce((m, x) => m + x.unreadable, 0), 0);
+  const exitCode =
+    status.unknownKeyIds.length > 0 || unreadable > 0 ? ExitCode.pendingOrMismatch : ExitCode.ok;
   if (options.format === 'json') {
-    printJson(status, io);
-    return ExitCode.ok;
+    // `retireable` (0.1) stays for scripts that read it: the same list as unusedPreviousKeys, which
+    // says what it is (a key staged ahead of a rotation is unused too, and must stay).
+    printJson({ ok: exitCode === ExitCode.ok, ...status, retireable: status.unusedPreviousKeys }, io);
+    return exitCode;
   }
   const lines: string[] = [];
   for (const t of status.targets) {
@@ -254,24 +265,49 @@ export async function statusCommand(
     lines.push(
       `target ${t.target}: migrations ${applied.length === 0 ? 'none applied (base)' : applied.join(', ')}`,
     );
-    for (const table of t.tables) {
-      const byKey = Object.entries(table.byKeyId)
-        .map(([id, n]) => `${n} under ${id}`)
-        .join(', ');
-      lines.push(
-        `  ${table.schema ? `${table.schema}.` : ''}${table.table}: ${plural(table.rows, 'row')}; ${table.plaintext} in plaintext${byKey ? `; ${byKey}` : ''}`,
-      );
-    }
+    for (const table of t.tables) lines.push(...tableStatusLines(table));
   }
   if (status.targets.length === 0) lines.push('Secrets: none configured.');
-  if (status.retireable.length > 0) {
-    lines.push(`Previous keys no row uses any more (safe to retire): ${status.retireable.join(', ')}`);
-  }
-  if (status.unknownKeyIds.length > 0) {
-    lines.push(`Key ids in the data that no configured key has: ${status.unknownKeyIds.join(', ')}`);
-  }
+  lines.push(...keyStatusLines(status, unreadable));
   io.stdout(`${lines.join('\n')}\n`);
-  return ExitCode.ok;
+  return exitCode;
+}
+
+function tableStatusLines(table: StoreStatus['targets'][number]['tables'][number]): string[] {
+  const byKey = Object.entries(table.byKeyId)
+    .map(([id, n]) => `${n} under ${id}`)
+    .join(', ');
+  const unreadable = table.unreadable > 0 ? `; ${table.unreadable} unreadable` : '';
+  const lines = [
+    `  ${table.schema ? `${table.schema}.` : ''}${table.table}: ${plural(table.rows, 'row')}; ${table.plaintext} in plaintext${byKey ? `; ${byKey}` : ''}${unreadable} (by each value's header)`,
+  ];
+  if (table.mismatched > 0)
+    lines.push(
+      `  ${plural(table.mismatched, 'row')} whose dbwarden_key_id does not match its values (rows ${table.mismatchedRows.join(', ')}${table.mismatched > table.mismatchedRows.length ? ', ...' : ''}): \`dbwarden upgrade\` rewrites them`,
+    );
+  return lines;
+}
+
+/** What the runbook's step 4 needs (docs/deploy.md): which previous keys still hold values, which hold none. */
+function keyStatusLines(status: StoreStatus, unreadable: number): string[] {
+  const lines: string[] = [];
+  if (status.previousKeysInUse.length > 0)
+    lines.push(`Previous keys still holding values (keep them): ${status.previousKeysInUse.join(', ')}`);
+  if (status.unusedPreviousKeys.length > 0)
+    lines.push(
+      `Previous keys no stored value is under: ${status.unusedPreviousKeys.join(', ')}. ` +
+        'A key you rotated away from can now be retired (docs/deploy.md, step 5); ' +
+        'a key staged ahead of a rotation holds no value until it becomes current: keep that one.',
+    );
+  if (status.unknownKeyIds.length > 0)
+    lines.push(
+      `Key ids in the data that no configured key has: ${status.unknownKeyIds.join(', ')} (exit 3): configure them (masterKey.previous) or restore them from backup`,
+    );
+  if (unreadable > 0)
+    lines.push(
+      `${plural(unreadable, 'row')} with a value that starts with "dbwarden:" but is no readable dbwarden message (exit 3): \`dbwarden verify --secrets\` names them`,
+    );
+  return lines;
 }
 
 /**

@@ -9,9 +9,10 @@ import { plural } from '../util/printable.js';
 import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
 import { desiredState } from '../plan/desired.js';
 import type { Deployment } from '../policy/model.js';
-import { loadMasterKeys, type MasterKeySet } from '../secrets/keys.js';
+import { loadMasterKeys, MasterKeyError, type MasterKeySet } from '../secrets/keys.js';
 import {
   downgradeSecrets,
+  explainKeyError,
   MIGRATION_NAMES,
   type SecretFailure,
   secretsStatus,
@@ -43,7 +44,14 @@ export async function secretKeys(deployment: Deployment, env: Environment): Prom
       hint: 'add masterKey: { current: { id: k1, file: /run/secrets/master-key-k1 } } (docs/config.md)',
     });
   }
-  return loadMasterKeys(config, env);
+  try {
+    return await loadMasterKeys(config, env);
+  } catch (error) {
+    // A key that values are under must be restored, never generated anew (issue 15.2).
+    if (error instanceof MasterKeyError)
+      throw await explainKeyError(deployment.config.secrets, storeTargets(deployment), error);
+    throw error;
+  }
 }
 
 /** `downgrade --to`: base or a migration name; anything else is invalid input (exit 2). */

@@ -18,6 +18,8 @@ export interface TablePending {
   readonly encrypt: number;
   /** Rows under another key id than the current one: upgrade re-encrypts them, per key id. */
   readonly reencrypt: readonly { readonly keyId: string; readonly rows: number }[];
+  /** Rows whose key-id column does not say what their values do: upgrade rewrites them. */
+  readonly repair: number;
 }
 
 export interface TargetStorePending {
@@ -56,10 +58,13 @@ export function storePendingOf(status: StoreStatus, currentKeyId: string | undef
         .filter(([keyId, rows]) => keyId !== currentKeyId && rows > 0)
         .sort(([a], [b]) => compareText(a, b))
         .map(([keyId, rows]) => ({ keyId, rows })),
+      repair: table.mismatched,
     })),
   }));
   const upToDate = targets.every(
-    (t) => t.migrations.length === 0 && t.tables.every((x) => x.encrypt === 0 && x.reencrypt.length === 0),
+    (t) =>
+      t.migrations.length === 0 &&
+      t.tables.every((x) => x.encrypt === 0 && x.reencrypt.length === 0 && x.repair === 0),
   );
   return { currentKeyId, targets, upToDate };
 }

@@ -10,7 +10,8 @@ import { type Place, samePlace } from './place.js';
 import { classify, decryptValue, encryptValue } from './value.js';
 
 /**
- * - `encrypt`: plaintext in, ciphertext under the current key out (a ciphertext in is an error);
+ * - `encrypt`: plaintext in, ciphertext under the current key out (a ciphertext in is an error;
+ *   a plaintext that only looks like one, isLookalike, is encrypted as it is);
  * - `decrypt`: ciphertext in (any configured key), plaintext out;
  * - `reencrypt`: ciphertext in, ciphertext under the current key out; already current: unchanged.
  *
@@ -60,7 +61,8 @@ export async function processItem(keyrings: Keyrings, op: BatchOp, item: BatchIt
   try {
     switch (op) {
       case 'encrypt': {
-        const { stored, keyId } = await encryptValue(keyrings, value, place);
+        // A plaintext that only looks like a stored value is encrypted as it is (isLookalike).
+        const { stored, keyId } = await encryptValue(keyrings, value, place, { lookalikes: 'encrypt' });
         return { ok: true, value: stored, keyId, changed: true };
       }
       case 'decrypt': {
@@ -88,7 +90,7 @@ async function reencrypt(keyrings: Keyrings, stored: string, place: Place): Prom
     return { ok: true, value: stored, keyId: current.id, changed: false };
   }
   const { plaintext } = await decryptValue(keyrings, stored, place);
-  const { stored: sealed, keyId } = await encryptValue(keyrings, plaintext, place);
+  const { stored: sealed, keyId } = await encryptValue(keyrings, plaintext, place, { lookalikes: 'encrypt' });
   return { ok: true, value: sealed, keyId, changed: true };
 }
 

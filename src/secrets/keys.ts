@@ -260,13 +260,33 @@ function describeSource(source: MasterKeySource | string): string {
   }
 }
 
+/**
+ * A configured master key that could not be loaded (missing, unreadable, not
+ * a key). Its hint suggests generating a key; the store replaces that when
+ * values are under the id (src/secrets/store/missing-key.ts): a new key
+ * would never open them.
+ */
+export class MasterKeyError extends InvalidInputError {
+  readonly keyId: string;
+  /** Where the key was read from and what was found there, without the hint. */
+  readonly problem: string;
+
+  constructor(keyId: string, problem: string, hint: string) {
+    super(problem, { hint });
+    this.keyId = keyId;
+    this.problem = problem;
+  }
+}
+
 function keyError(
   id: string,
   source: MasterKeySource | string,
   found: string,
   options: { hint?: string } = {},
-): InvalidInputError {
-  return new InvalidInputError(`master key "${printable(id)}" (${describeSource(source)}): ${found}`, {
-    hint: options.hint ?? GENERATE_HINT,
-  });
+): MasterKeyError {
+  return new MasterKeyError(
+    id,
+    `master key "${printable(id)}" (${describeSource(source)}): ${found}`,
+    options.hint ?? GENERATE_HINT,
+  );
 }

@@ -64,9 +64,15 @@ export function classify(stored: string): Classification {
 interface Unreadable {
   readonly problem: 'malformed' | 'wrong-suite';
   readonly reason: string;
+  /** text: not even a message (prefix, base64, header); message: a message dbwarden does not accept. */
+  readonly stage: 'text' | 'message';
 }
 
-const malformed = (reason: string): Unreadable => ({ problem: 'malformed', reason });
+const malformed = (reason: string, stage: Unreadable['stage'] = 'text'): Unreadable => ({
+  problem: 'malformed',
+  reason,
+  stage,
+});
 
 /** 'plaintext', why the value is unreadable, or the parsed ciphertext. */
 function parseStored(stored: string): ParsedValue | Unreadable | 'plaintext' {
@@ -89,34 +95,57 @@ function parseStored(stored: string): ParsedValue | Unreadable | 'plaintext' {
     return {
       problem: 'wrong-suite',
       reason: `algorithm suite 0x${suite} (signed); dbwarden reads only 0x0478`,
+      stage: 'message',
     };
   }
   const [edk, ...more] = header.dataKeys;
   if (edk === undefined || more.length > 0) {
-    return malformed(`${header.dataKeys.length} encrypted data keys; dbwarden writes one`);
+    return malformed(`${header.dataKeys.length} encrypted data keys; dbwarden writes one`, 'message');
   }
   const key = keyReferenceOf(edk);
   if (key === undefined) {
     return malformed(
       `data key of key provider "${printable(edk.providerId)}", not a dbwarden raw AES or KMS key`,
+      'message',
     );
   }
   const place = placeOf(header.context);
-  if (place === undefined) return malformed('encryption context is not a dbwarden place (table, column, pk)');
+  if (place === undefined)
+    return malformed('encryption context is not a dbwarden place (table, column, pk)', 'message');
   return { message, header, key, place };
 }
 
 /**
+ * A value that starts with the reserved prefix but is not a message at all
+ * (not `dbwarden:1:`, not base64, no readable header): a plaintext that only
+ * looks like dbwarden's format. The store encrypts it as the plaintext it
+ * is (docs/encryption.md, "Values that only look encrypted"), so that it
+ * cannot stop a deploy; a message dbwarden does not accept (another suite,
+ * two data keys) is not one.
+ */
+export function isLookalike(stored: string): boolean {
+  const parsed = parseStored(stored);
+  return typeof parsed === 'object' && !('message' in parsed) && parsed.stage === 'text';
+}
+
+/**
  * Encrypts under the current key, bound to `place`. Throws SecretValueError
- * for a plaintext that could be mistaken for a ciphertext or is not valid Unicode.
+ * for a plaintext that could be mistaken for a ciphertext or is not valid
+ * Unicode. `lookalikes: 'encrypt'` (the store's batches only) takes a
+ * plaintext that only looks like the format (isLookalike) as the plaintext
+ * it is; a real message is still refused.
  */
 export async function encryptValue(
   keyrings: Keyrings,
   plaintext: string,
   place: Place,
+  options: { readonly lookalikes?: 'refuse' | 'encrypt' } = {},
 ): Promise<{ stored: string; keyId: string }> {
   assertPlace(place);
-  if (plaintext.startsWith(RESERVED_PREFIX)) {
+  if (
+    plaintext.startsWith(RESERVED_PREFIX) &&
+    !(options.lookalikes === 'encrypt' && isLookalike(plaintext))
+  ) {
     const parsed = parseStored(plaintext);
     const problem =
       typeof parsed === 'object' && 'message' in parsed ? 'already-encrypted' : 'reserved-prefix';

@@ -3,12 +3,8 @@
  * the store lock (GET_LOCK), column introspection from information_schema
  * and SHOW CREATE TABLE, widening secret columns to utf8mb4_bin text and
  * restoring their exact original definition, and the conditional batch
- * update (one UPDATE per batch, joined to the batch's rows as a JSON_TABLE,
- * NULL-safe through <=>).
- *
- * Old values are compared as binary strings: the column's collation may be
- * case-insensitive or ignore trailing spaces, and a conditional update that
- * took 'abc' for 'ABC' would overwrite an application's write.
+ * update (the batch's rows locked and checked, then one UPDATE per batch,
+ * joined to the batch's rows as a JSON_TABLE, binding no old value).
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -24,6 +20,8 @@ import type {
   TableRef,
   UpdateShape,
 } from '../../secrets/store/dialect.js';
+import type { HeaderWindow } from '../../secrets/store/evidence.js';
+import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { connectionOptions, databaseError as sessionError, errorCode } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
@@ -290,15 +288,16 @@ export async function valuesNotFitting(
   return { count: Number(found[0]?.n ?? 0), primaryKeys: found.map((r) => String(r.pk)) };
 }
 
-interface UpdateResult {
-  affectedRows: number;
-}
-
 /**
- * Sent as a prepared statement on the transaction's own connection (knex
- * has no way to): the binary protocol carries the batch's document as
- * bytes, neither hex-encoded nor escaped into the statement text, and the
- * statement is prepared once per connection and table.
+ * Writes the rows of a batch that still hold what was read: they are locked
+ * and read back first (lockRows), compared here byte for byte, and only
+ * those unchanged are written, by primary key. Neither statement carries an
+ * old value, so the general log never holds a plaintext that was encrypted.
+ *
+ * The write is sent as a prepared statement on the transaction's own
+ * connection (knex has no way to): the binary protocol carries the batch's
+ * document as bytes, neither hex-encoded nor escaped into the statement
+ * text, and the statement is prepared once per connection and table.
  */
 export async function conditionalUpdate(
   trx: Knex.Transaction,
@@ -306,21 +305,28 @@ export async function conditionalUpdate(
   rowsToWrite: readonly RowUpdate[],
 ): Promise<number> {
   if (rowsToWrite.length === 0) return 0;
-  const { sql, bindings } = renderConditionalUpdate(shape, rowsToWrite);
-  const connection = (await trx.client.acquireConnection()) as RawConnection;
-  const result = await new Promise<UpdateResult>((resolve, reject) =>
-    connection.execute(sql, [...bindings], (err, res) => (err ? reject(err) : resolve(res as UpdateResult))),
+  const lock = lockRows(
+    quoteIdent,
+    shape,
+    rowsToWrite.map((r) => r.primaryKey),
   );
-  return result.affectedRows;
+  const unchanged = stillAsRead(shape, await rows(trx, lock.sql, lock.bindings), rowsToWrite);
+  if (unchanged.length === 0) return 0;
+  const { sql, bindings } = renderConditionalUpdate(shape, unchanged);
+  const connection = (await trx.client.acquireConnection()) as RawConnection;
+  await new Promise<unknown>((resolve, reject) =>
+    connection.execute(sql, [...bindings], (err, res) => (err ? reject(err) : resolve(res))),
+  );
+  return unchanged.length;
 }
 
 /**
- * One UPDATE for the whole batch: the rows arrive as one JSON document,
- * bound as bytes and read back as a table by JSON_TABLE, and a row is written
- * only where the primary key matches and every secret column and the key id
- * still hold what was read, compared byte for byte and NULL-safe. A NULL is
- * a key left out of its row's object (NULL ON EMPTY, the default). The
- * affected-rows count is the rows written: the rest were changed meanwhile.
+ * One UPDATE for the whole batch: the rows arrive as one JSON document
+ * (primary key, new values, key id, blind indexes), bound as bytes and read
+ * back as a table by JSON_TABLE; each row is written where its primary key
+ * matches. A NULL is a key left out of its row's object (NULL ON EMPTY, the
+ * default). The caller's transaction holds the rows' locks since they were
+ * checked (conditionalUpdate).
  *
  * One statement instead of one per row, with the values out of its text:
  * building and escaping half a megabyte of SQL per batch was most of this
@@ -329,43 +335,88 @@ export async function conditionalUpdate(
  */
 export function renderConditionalUpdate(shape: UpdateShape, rowsToWrite: readonly RowUpdate[]): BoundSql {
   const { columns, blindIndexColumns } = shape;
-  const before = columns.map((_, i) => `o${i}`);
   const after = columns.map((_, i) => `n${i}`);
   const indexes = blindIndexColumns.map((_, i) => `b${i}`);
   const jsonColumns = [
     `p ${shape.primaryKeyType} PATH '$.p'`,
-    ...[...before, ...after].map((name) => `${name} LONGTEXT PATH '$.${name}'`),
-    ...['ok', 'nk', ...indexes].map((name) => `${name} VARCHAR(64) PATH '$.${name}'`),
+    ...after.map((name) => `${name} LONGTEXT PATH '$.${name}'`),
+    ...['nk', ...indexes].map((name) => `${name} VARCHAR(64) PATH '$.${name}'`),
   ];
   const sets = [
     ...columns.map((c, i) => `t.${quoteIdent(c)} = v.${after[i]}`),
     `t.${quoteIdent(shape.keyIdColumn)} = v.nk`,
     ...blindIndexColumns.map((c, i) => `t.${quoteIdent(c)} = v.${indexes[i]}`),
   ];
-  const unchanged = [
-    ...columns.map((c, i) => `CAST(t.${quoteIdent(c)} AS BINARY) <=> CAST(v.${before[i]} AS BINARY)`),
-    `CAST(t.${quoteIdent(shape.keyIdColumn)} AS BINARY) <=> CAST(v.ok AS BINARY)`,
-  ];
   const sql =
     `UPDATE ${qualified(shape.table.schema, shape.table.table)} AS t` +
     ` JOIN JSON_TABLE(CONVERT(? USING utf8mb4), '$[*]' COLUMNS (${jsonColumns.join(', ')})) AS v` +
     ` ON t.${quoteIdent(shape.primaryKey)} = v.p` +
-    ` SET ${sets.join(', ')} WHERE ${unchanged.join(' AND ')}`;
+    ` SET ${sets.join(', ')}`;
   const document = rowsToWrite.map((r) => {
     const row: Record<string, string | number> = { p: r.primaryKey };
     const put = (name: string, value: string | null | undefined) => {
       if (value !== null && value !== undefined) row[name] = value;
     };
-    columns.forEach((_, i) => {
-      put(before[i] as string, r.before[i]);
-      put(after[i] as string, r.after[i]);
-    });
-    put('ok', r.beforeKeyId);
+    columns.forEach((_, i) => put(after[i] as string, r.after[i]));
     put('nk', r.afterKeyId);
     indexes.forEach((name, i) => put(name, r.blindIndexes[i]));
     return row;
   });
   return { sql, bindings: [Buffer.from(JSON.stringify(document), 'utf8')] };
+}
+
+/**
+ * What a stored value's message header says, read by the server without
+ * decrypting (store-sql.ts, keyEvidence): NULL for NULL, 'p' plaintext,
+ * 'r:<hex of the key name>' under a raw AES key, 'a:<hex of the ARN>'
+ * under a KMS key, 'm' for anything else with the reserved prefix. Offsets
+ * as in docs/encryption.md (and postgres/secrets.ts). MariaDB has no
+ * correlated derived tables, so the decoded header is an expression used
+ * several times; only a prefix is decoded (FROM_BASE64 of 4n characters is
+ * exact), long enough for the context and the data key's provider info
+ * (decoding the whole value is what costs).
+ */
+export function keyEvidence(column: string): string {
+  const c = quoteIdent(column);
+  // 4,096 characters: 3,072 bytes, more than any dbwarden header (context and key id) takes.
+  const m = `FROM_BASE64(SUBSTRING(${c}, 12, 4096))`;
+  const byte = (at: string) => `ASCII(SUBSTRING(${m}, ${at}, 1))`;
+  const a = `(37 + ${byte('36')} * 256 + ${byte('37')})`;
+  const il = (at: number) => `(${byte(`${a} + ${at + 1}`)} * 256 + ${byte(`${a} + ${at + 2}`)})`;
+  const info = (kind: string, at: number, tail: number) =>
+    `CASE WHEN ${il(at)} > ${tail} AND LENGTH(${m}) >= ${a} + ${at + 2} + ${il(at)}` +
+    ` THEN CONCAT('${kind}:', LOWER(HEX(SUBSTRING(${m}, ${a} + ${at + 3}, ${il(at)} - ${tail})))) ELSE 'm' END`;
+  return (
+    `(CASE WHEN ${c} IS NULL THEN NULL` +
+    ` WHEN CAST(LEFT(${c}, 9) AS BINARY) <> CAST('dbwarden:' AS BINARY) THEN 'p'` +
+    ` WHEN CAST(LEFT(${c}, 11) AS BINARY) <> CAST('dbwarden:1:' AS BINARY) OR ${m} IS NULL` +
+    ` OR LENGTH(${m}) < 37 OR LEFT(${m}, 3) <> X'020478' THEN 'm'` +
+    ` WHEN SUBSTRING(${m}, ${a} + 1, 12) = X'00010008${Buffer.from('dbwarden').toString('hex')}' THEN ${info('r', 12, 20)}` +
+    ` WHEN SUBSTRING(${m}, ${a} + 1, 11) = X'00010007${Buffer.from('aws-kms').toString('hex')}' THEN ${info('a', 11, 0)}` +
+    ` ELSE 'm' END)`
+  );
+}
+
+/**
+ * Whether a value is a dbwarden message whose one data key is the key of a
+ * header window (evidence.ts, headerWindow): its text starts as every
+ * message does, and at the character the primary key's length (in UTF-8,
+ * as the context holds it) puts the data key at, it holds the key's
+ * expected base64, compared byte for byte. Nothing is decoded: cheap
+ * enough to run on every value. keyEvidence reads any key, for what this
+ * does not match.
+ */
+export function valueUnder(column: string, primaryKey: string, window: HeaderWindow): string {
+  const c = quoteIdent(column);
+  const pk = `OCTET_LENGTH(CONVERT(CAST(${quoteIdent(primaryKey)} AS CHAR) USING utf8mb4))`;
+  const at = `(${window.offset} + ${pk})`;
+  const [e0, e1, e2] = window.expected.map(base64Literal) as [string, string, string];
+  const text = (expected: string) =>
+    `CAST(SUBSTRING(${c}, 12 + FLOOR(${at} / 3) * 4, ${expected.length - 2}) AS BINARY) = CAST(${expected} AS BINARY)`;
+  return (
+    `COALESCE(CAST(LEFT(${c}, ${window.start.length}) AS BINARY) = CAST(${base64Start(window.start)} AS BINARY)` +
+    ` AND CASE MOD(${at}, 3) WHEN 0 THEN ${text(e0)} WHEN 1 THEN ${text(e1)} ELSE ${text(e2)} END, FALSE)`
+  );
 }
 
 export const mysqlSecrets: SecretsDialect = {
@@ -383,6 +434,8 @@ export const mysqlSecrets: SecretsDialect = {
   alterTable,
   valuesNotFitting,
   conditionalUpdate,
+  keyEvidence,
+  valueUnder,
   randomOrder: 'RAND()',
   quoteIdent,
   select: (db, query) => rows<Record<string, unknown>>(db, query.sql, query.bindings),

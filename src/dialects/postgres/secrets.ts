@@ -2,8 +2,8 @@
  * The encrypted store's PostgreSQL SQL (src/secrets/store/dialect.ts): the
  * store lock (a session advisory lock), column introspection from
  * pg_attribute, widening secret columns to text and restoring them, and the
- * conditional batch update (one UPDATE ... FROM unnest(...) per batch,
- * NULL-safe through IS NOT DISTINCT FROM).
+ * conditional batch update (the batch's rows locked and checked, then one
+ * UPDATE ... FROM unnest(...) per batch, binding no old value).
  */
 import type { Knex } from 'knex';
 import { DatabaseError } from '../../errors.js';
@@ -18,6 +18,8 @@ import type {
   TableRef,
   UpdateShape,
 } from '../../secrets/store/dialect.js';
+import type { HeaderWindow } from '../../secrets/store/evidence.js';
+import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { databaseError, sqlState } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
@@ -218,45 +220,52 @@ export async function valuesNotFitting(
   return { count: Number(rows[0]?.n ?? 0), primaryKeys: rows.map((r) => r.pk) };
 }
 
+/**
+ * Writes the rows of a batch that still hold what was read: they are locked
+ * and read back first (lockRows), compared here, and only those unchanged
+ * are written, by primary key. Neither statement carries an old value.
+ */
 export async function conditionalUpdate(
   trx: Knex.Transaction,
   shape: UpdateShape,
   rows: readonly RowUpdate[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const { sql, bindings } = renderConditionalUpdate(shape, rows);
-  const result = await trx.raw<{ rowCount: number | null }>(sql, [...bindings]);
-  return result.rowCount ?? 0;
+  const lock = lockRows(
+    quoteIdent,
+    shape,
+    rows.map((r) => r.primaryKey),
+  );
+  const current = await trx.raw<{ rows: Record<string, unknown>[] }>(lock.sql, [...lock.bindings]);
+  const unchanged = stillAsRead(shape, current.rows, rows);
+  if (unchanged.length === 0) return 0;
+  const { sql, bindings } = renderConditionalUpdate(shape, unchanged);
+  await trx.raw(sql, [...bindings]);
+  return unchanged.length;
 }
 
 /**
  * One statement for the whole batch: the rows arrive as parallel text
- * arrays, and a row is written only where the primary key matches and every
- * secret column and the key id still hold what was read (NULL-safe).
+ * arrays (primary key, new values, key id, blind indexes) and each is
+ * written where its primary key matches. The caller's transaction holds
+ * the rows' locks since they were checked (conditionalUpdate).
  */
 export function renderConditionalUpdate(shape: UpdateShape, rows: readonly RowUpdate[]): BoundSql {
   const { columns, blindIndexColumns } = shape;
-  const before = columns.map((_, i) => `o${i}`);
   const after = columns.map((_, i) => `n${i}`);
   const indexes = blindIndexColumns.map((_, i) => `b${i}`);
-  const names = ['pk', ...before, 'ok', ...after, 'nk', ...indexes];
+  const names = ['pk', ...after, 'nk', ...indexes];
   const sets = [
     ...columns.map((c, i) => `${quoteIdent(c)} = v.${after[i]}`),
     `${quoteIdent(shape.keyIdColumn)} = v.nk`,
     ...blindIndexColumns.map((c, i) => `${quoteIdent(c)} = v.${indexes[i]}`),
   ];
-  const unchanged = [
-    ...columns.map((c, i) => `t.${quoteIdent(c)} is not distinct from v.${before[i]}`),
-    `t.${quoteIdent(shape.keyIdColumn)} is not distinct from v.ok`,
-  ];
   const sql =
     `update ${qualified(shape.table.schema, shape.table.table)} as t set ${sets.join(', ')}` +
     ` from unnest(${names.map(() => '?::text[]').join(', ')}) as v(${names.join(', ')})` +
-    ` where t.${quoteIdent(shape.primaryKey)} = v.pk::${shape.primaryKeyType} and ${unchanged.join(' and ')}`;
+    ` where t.${quoteIdent(shape.primaryKey)} = v.pk::${shape.primaryKeyType}`;
   const bindings = [
     rows.map((r) => r.primaryKeyText),
-    ...columns.map((_, i) => rows.map((r) => r.before[i] ?? null)),
-    rows.map((r) => r.beforeKeyId),
     ...columns.map((_, i) => rows.map((r) => r.after[i] ?? null)),
     rows.map((r) => r.afterKeyId),
     ...blindIndexColumns.map((_, i) => rows.map((r) => r.blindIndexes[i] ?? null)),
@@ -267,6 +276,66 @@ export function renderConditionalUpdate(shape: UpdateShape, rows: readonly RowUp
 /** node-pg sends a JS array as a PostgreSQL array literal, null elements as NULL (knex's types know no nullable arrays). */
 function textArray(values: readonly (string | null)[]): Knex.RawBinding {
   return values as string[];
+}
+
+/**
+ * A stored value in dbwarden's text form: prefix, then padded standard
+ * base64 (what decode() takes without error). No `?` in it: knex reads
+ * that as a placeholder.
+ */
+const STORED_FORM = String.raw`^dbwarden:1:([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|)$`;
+
+/**
+ * What a stored value's message header says, read by the server without
+ * decrypting (store-sql.ts, keyEvidence): NULL for NULL, 'p' plaintext,
+ * 'r:<hex of the key name>' under a raw AES key, 'a:<hex of the ARN>'
+ * under a KMS key, 'm' for anything else with the reserved prefix. Offsets
+ * as in docs/encryption.md: version 2 and suite 0x0478 in bytes 0 to 2,
+ * the context's length in bytes 35 and 36, then the context, then exactly
+ * one data key: provider id, provider info (a raw AES key name is followed
+ * by 20 bytes: tag length, IV length, IV). One decode per value (the
+ * subqueries), and get_byte only where the length was checked.
+ */
+export function keyEvidence(column: string): string {
+  const c = quoteIdent(column);
+  const raw = `decode('00010008' || encode(convert_to('dbwarden', 'UTF8'), 'hex'), 'hex')`;
+  const kms = `decode('00010007' || encode(convert_to('aws-kms', 'UTF8'), 'hex'), 'hex')`;
+  const info = (kind: string, at: number, tail: number) =>
+    `(select case when il > ${tail} and octet_length(m) >= a + ${at + 2} + il` +
+    ` then '${kind}:' || encode(substring(m from a + ${at + 3} for il - ${tail}), 'hex') else 'm' end` +
+    ` from (select get_byte(m, a + ${at}) * 256 + get_byte(m, a + ${at + 1}) as il) i)`;
+  const header =
+    `(select case when a is null then 'm'` +
+    ` when octet_length(m) >= a + 14 and substring(m from a + 1 for 12) = ${raw} then ${info('r', 12, 20)}` +
+    ` when octet_length(m) >= a + 13 and substring(m from a + 1 for 11) = ${kms} then ${info('a', 11, 0)}` +
+    ` else 'm' end from (select m, case when octet_length(m) >= 37 and substring(m from 1 for 3) = decode('020478', 'hex')` +
+    ` then 37 + get_byte(m, 35) * 256 + get_byte(m, 36) end as a` +
+    ` from (select decode(substr(${c}, 12), 'base64') as m) d) h)`;
+  return (
+    `(case when ${c} is null then null when left(${c}, 9) <> 'dbwarden:' then 'p'` +
+    ` when ${c} !~ '${STORED_FORM}' then 'm' else ${header} end)`
+  );
+}
+
+/**
+ * Whether a value is a dbwarden message whose one data key is the key of a
+ * header window (evidence.ts, headerWindow): its text starts as every
+ * message does, and at the character the primary key's length puts the
+ * data key at, it holds the key's expected base64. Nothing is decoded: a
+ * few substring comparisons per value, cheap enough to run on every value
+ * (status, the rotation's choice of rows). keyEvidence reads any key, for
+ * what this does not match.
+ */
+export function valueUnder(column: string, primaryKey: string, window: HeaderWindow): string {
+  const c = quoteIdent(column);
+  const at = `(${window.offset} + octet_length(${quoteIdent(primaryKey)}::text))`;
+  const [e0, e1, e2] = window.expected.map(base64Literal) as [string, string, string];
+  const text = (expected: string) =>
+    `substr(${c}, 12 + (${at} / 3) * 4, ${expected.length - 2}) = ${expected}`;
+  return (
+    `coalesce(left(${c}, ${window.start.length}) = ${base64Start(window.start)} and case ${at} % 3` +
+    ` when 0 then ${text(e0)} when 1 then ${text(e1)} else ${text(e2)} end, false)`
+  );
 }
 
 export const postgresSecrets: SecretsDialect = {
@@ -284,6 +353,8 @@ export const postgresSecrets: SecretsDialect = {
   alterTable,
   valuesNotFitting,
   conditionalUpdate,
+  keyEvidence,
+  valueUnder,
   randomOrder: 'random()',
   quoteIdent,
   select: async (db, query) =>

@@ -7,6 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { DatabaseError } from '../../errors.js';
+import type { HeaderWindow } from './evidence.js';
 
 export type StoreEngine = 'postgres' | 'mysql';
 
@@ -144,6 +145,19 @@ export interface SecretsDialect {
   ): Promise<{ readonly count: number; readonly primaryKeys: readonly string[] }>;
   /** Writes a batch of rows conditionally (inside the caller's transaction); returns how many were written. */
   conditionalUpdate(trx: Knex.Transaction, shape: UpdateShape, rows: readonly RowUpdate[]): Promise<number>;
+  /**
+   * A SQL expression over a secret column: what the value's own message
+   * header says, read by the server without decrypting: NULL for NULL, 'p'
+   * plaintext, 'r:<hex of key name>' (raw AES), 'a:<hex of ARN>' (KMS), 'm'
+   * anything else with the reserved prefix (evidence.ts reads these).
+   */
+  keyEvidence(column: string): string;
+  /**
+   * A SQL boolean over a secret column, cheap enough for every value: the
+   * value is a dbwarden message whose one data key is the key of a header
+   * window (evidence.ts, headerWindow), located by the row's primary key.
+   */
+  valueUnder(column: string, primaryKey: string, window: HeaderWindow): string;
   /** `ORDER BY` expression that shuffles rows, for verify's samples. */
   readonly randomOrder: string;
   /** The engine's identifier quoting (src/dialects/<engine>/sql.ts). */

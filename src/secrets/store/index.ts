@@ -44,6 +44,7 @@ import type { StoreOptions, StorePhase, StoreTarget, TargetDowngrade, TargetUpgr
 
 export { MIGRATION_NAMES } from './migrate.js';
 export { secretsStatus } from './status.js';
+export { explainKeyError } from './missing-key.js';
 export { verifySecrets } from './verify.js';
 export { SecretRowsError, SecretStoreError, ValuesDoNotFitError } from './errors.js';
 export type {
@@ -252,7 +253,15 @@ function passContext(
   failures: FailureLog,
   options: StoreOptions,
 ): PassContext {
-  return { session, crypto, batchSize: options.batchSize, progress: options.progress, failures };
+  return {
+    session,
+    crypto,
+    batchSize: options.batchSize,
+    progress: options.progress,
+    failures,
+    log: options.log,
+    reported: new Set(),
+  };
 }
 
 async function phase(

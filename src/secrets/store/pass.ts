@@ -20,10 +20,12 @@ import type { StoreCrypto } from './crypto.js';
 import type { UpdateShape } from './dialect.js';
 import { SecretStoreError } from './errors.js';
 import { countPending, pendingCondition, selectBatch } from '../../dialects/store-sql.js';
+import { columnAgrees, describeEvidence, keyPattern, rowEvidence, storedEvidence } from './evidence.js';
+import { keyCheck } from './preflight.js';
 import { keysetBatches, pipeline } from './pipeline.js';
 import { type ReadRow, transformBatch } from './rows.js';
 import type { TargetSession } from './session.js';
-import { type SecretTable, tableLabel, updateShape } from './tables.js';
+import { KEY_ID_COLUMN, type SecretTable, tableLabel, updateShape } from './tables.js';
 import type { SecretFailure, StorePhase, StoreProgress } from './types.js';
 
 /** Passes over the rows still pending before rows that keep changing under us are an error. */
@@ -37,6 +39,10 @@ export interface PassContext {
   readonly batchSize: number;
   readonly progress: (p: StoreProgress) => void;
   readonly failures: FailureLog;
+  /** One line per row whose key-id column did not match its values (repaired), never a value. */
+  readonly log: (message: string) => void;
+  /** Rows already reported, so a row retried by a later pass is named once. */
+  readonly reported: Set<string>;
 }
 
 export interface PhaseResult {
@@ -125,7 +131,8 @@ async function onePass(
   phase: StorePhase,
 ): Promise<PassCounts> {
   const { session, crypto } = ctx;
-  const pending = pendingCondition(session.dialect.quoteIdent, table, phase, crypto.currentKeyId);
+  const current = keyCheck(session, table, keyPattern(crypto.keys.current));
+  const pending = pendingCondition(session.dialect.quoteIdent, table, phase, crypto.currentKeyId, current);
   const [row] = await session.select(
     `count the rows of ${tableLabel(table)} to ${phase}`,
     countPending(session.dialect.quoteIdent, table, pending),
@@ -169,6 +176,7 @@ async function processBatch(
     crypto.currentKeyId,
   );
   for (const error of outcome.failures) ctx.failures.add(session.name, table, error);
+  if (phase !== 'decrypt') reportMismatches(ctx, table, rows);
   if (outcome.updates.length === 0) return { written: 0, skipped: 0 };
   try {
     const written = await session.db.transaction((trx) =>
@@ -181,6 +189,30 @@ async function processBatch(
     throw session.dialect.databaseError(
       err,
       `target ${session.name}: could not write a batch of ${tableLabel(table)}`,
+    );
+  }
+}
+
+/**
+ * Rows whose key-id column does not say what their values' headers do (a
+ * key id changed by hand, a plaintext written under a key id, a value that
+ * only looks encrypted): the batch writes each of them whole under the
+ * current key, and each is named here once, with what the column said and
+ * what the values are (never a value).
+ */
+function reportMismatches(ctx: PassContext, table: SecretTable, rows: readonly ReadRow[]): void {
+  const { session, crypto } = ctx;
+  for (const row of rows) {
+    const values = row.values.map((v) => (v === null ? null : storedEvidence(v, crypto.keys)));
+    const evidence = rowEvidence(values);
+    if (columnAgrees(row.keyId, evidence)) continue;
+    const key = JSON.stringify([session.name, tableLabel(table), row.primaryKeyText]);
+    if (ctx.reported.has(key)) continue;
+    ctx.reported.add(key);
+    const said = row.keyId === null ? 'no key id' : `key id "${row.keyId}"`;
+    ctx.log(
+      `target ${session.name}: ${tableLabel(table)} row ${row.primaryKeyText}: ${KEY_ID_COLUMN} says ${said}, ` +
+        `but the row holds ${describeEvidence(evidence)}: written again under "${crypto.currentKeyId}"`,
     );
   }
 }

@@ -8,7 +8,7 @@
 import type { BatchItem, BatchOp, ItemResult } from '../batch.js';
 import type { SecretValueError } from '../errors.js';
 import { encodePrimaryKey } from '../place.js';
-import { RESERVED_PREFIX } from '../value.js';
+import { isLookalike, RESERVED_PREFIX } from '../value.js';
 import type { PrimaryKeyValue, RowUpdate } from './dialect.js';
 import { SecretStoreError } from './errors.js';
 import { blindIndexColumn, KEY_ID_COLUMN, type SecretTable } from './tables.js';
@@ -139,9 +139,14 @@ async function step(
   return mergeResults(cells, at, results, failed);
 }
 
-/** Anything with the reserved prefix is (or claims to be) a ciphertext; the rest is plaintext (docs/encryption.md). */
+/**
+ * A value with the reserved prefix is (or claims to be) a ciphertext and is
+ * decrypted; the rest is plaintext, and so is a value that only looks like
+ * the format (isLookalike: not a message at all), so that it is encrypted
+ * as it is instead of stopping every upgrade (docs/encryption.md).
+ */
 function looksEncrypted(value: string): boolean {
-  return value.startsWith(RESERVED_PREFIX);
+  return value.startsWith(RESERVED_PREFIX) && !isLookalike(value);
 }
 
 /**

@@ -1,12 +1,16 @@
 /**
  * `status`: per target, the migrations applied, and per secrets table the
- * rows under each key id and in plaintext; which previous keys no row uses
- * any more. Reads only: no lock, no migration table created.
+ * rows under each key and in plaintext, counted by what each value's own
+ * message header says (read by the server, nothing decrypted), and the
+ * rows whose key-id column says otherwise; which previous keys no value is
+ * under. Reads only: no lock, no migration table created.
  */
 import type { SecretColumns } from '../../policy/model.js';
 import type { MasterKeySet } from '../keys.js';
 import { appliedMigrations, MIGRATION_NAMES } from './migrate.js';
-import { countByKeyId } from './preflight.js';
+import type { EvidenceGroup } from './preflight.js';
+import { evidenceGroups } from './preflight.js';
+import { columnAgrees } from './evidence.js';
 import { plainCounts } from '../../dialects/store-sql.js';
 import { schemaError } from './schema.js';
 import { closeSessions, openSessions, type TargetSession } from './session.js';
@@ -21,12 +25,14 @@ export async function secretsStatus(
   const sessions = await openSessions(targets, undefined);
   try {
     const statuses: TargetStatus[] = [];
-    for (const session of sessions) statuses.push(await targetStatus(session, secrets));
+    for (const session of sessions) statuses.push(await targetStatus(session, secrets, keys));
     const used = new Set(statuses.flatMap((t) => t.tables.flatMap((table) => Object.keys(table.byKeyId))));
     const configured = keys === undefined ? [] : [keys.current, ...keys.previous].map((k) => k.id);
+    const previous = keys === undefined ? [] : keys.previous.map((k) => k.id);
     return {
       targets: statuses,
-      retireable: keys === undefined ? [] : keys.previous.map((k) => k.id).filter((id) => !used.has(id)),
+      unusedPreviousKeys: previous.filter((id) => !used.has(id)),
+      previousKeysInUse: previous.filter((id) => used.has(id)),
       unknownKeyIds: keys === undefined ? [] : [...used].filter((id) => !configured.includes(id)).sort(),
     };
   } finally {
@@ -37,11 +43,12 @@ export async function secretsStatus(
 async function targetStatus(
   session: TargetSession,
   secrets: readonly SecretColumns[],
+  keys: MasterKeySet | undefined,
 ): Promise<TargetStatus> {
   const applied = new Set(await appliedMigrations(session));
   const tables = tablesFor(secrets, session.target, await session.defaultSchema());
   const result: TableStatus[] = [];
-  for (const table of tables) result.push(await tableStatus(session, table));
+  for (const table of tables) result.push(await tableStatus(session, table, keys));
   return {
     target: session.name,
     migrations: MIGRATION_NAMES.map((name) => ({ name, applied: applied.has(name) })),
@@ -49,7 +56,14 @@ async function targetStatus(
   };
 }
 
-async function tableStatus(session: TargetSession, table: SecretTable): Promise<TableStatus> {
+/** Mismatched rows named per table in status (the first of each kind of mismatch). */
+const EXAMPLES_KEPT = 5;
+
+async function tableStatus(
+  session: TargetSession,
+  table: SecretTable,
+  keys: MasterKeySet | undefined,
+): Promise<TableStatus> {
   const facts = await session.guard(`read the columns of ${tableLabel(table)}`, () =>
     session.dialect.readColumns(session.db, table),
   );
@@ -61,15 +75,32 @@ async function tableStatus(session: TargetSession, table: SecretTable): Promise<
       `count the rows of ${tableLabel(table)}`,
       plainCounts(session.dialect.quoteIdent, table),
     );
-    return { ...base, rows: Number(row?.n ?? 0), plaintext: Number(row?.with_values ?? 0), byKeyId: {} };
+    const plaintext = Number(row?.with_values ?? 0);
+    return { ...base, ...emptyCounts(), rows: Number(row?.n ?? 0), plaintext };
   }
-  const counts = await countByKeyId(session, table);
-  const byKeyId: Record<string, number> = {};
-  for (const c of counts) if (c.keyId !== null) byKeyId[c.keyId] = c.rows;
-  return {
-    ...base,
-    rows: counts.reduce((sum, c) => sum + c.rows, 0),
-    plaintext: counts.find((c) => c.keyId === null)?.withValues ?? 0,
-    byKeyId,
-  };
+  return { ...base, ...countGroups(await evidenceGroups(session, table, keys)) };
+}
+
+function emptyCounts(): Omit<TableStatus, 'table' | 'schema'> {
+  return { rows: 0, plaintext: 0, byKeyId: {}, unreadable: 0, mismatched: 0, mismatchedRows: [] };
+}
+
+/** The groups of one table summed: by what the values say; rows whose key-id column says otherwise, named. */
+function countGroups(groups: readonly EvidenceGroup[]): Omit<TableStatus, 'table' | 'schema'> {
+  const counts = { ...emptyCounts(), byKeyId: {} as Record<string, number>, mismatchedRows: [] as string[] };
+  for (const group of groups) {
+    const { evidence, rows } = group;
+    counts.rows += rows;
+    if (evidence.kind === 'plaintext' || (evidence.kind === 'mixed' && evidence.plaintext))
+      counts.plaintext += rows;
+    if (evidence.kind === 'unreadable') counts.unreadable += rows;
+    const ids = evidence.kind === 'key' ? [evidence.keyId] : 'keyIds' in evidence ? evidence.keyIds : [];
+    for (const id of ids) counts.byKeyId[id] = (counts.byKeyId[id] ?? 0) + rows;
+    if (!columnAgrees(group.keyIdColumn, evidence)) {
+      counts.mismatched += rows;
+      if (group.firstPrimaryKey !== null && counts.mismatchedRows.length < EXAMPLES_KEPT)
+        counts.mismatchedRows.push(String(group.firstPrimaryKey));
+    }
+  }
+  return counts;
 }

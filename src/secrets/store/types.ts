@@ -48,15 +48,22 @@ export interface TargetDowngrade {
   readonly migrationsReverted: string[];
 }
 
+/** Counted from each value's own message header (docs/encryption.md, "Evidence"), not from the key-id column. */
 export interface TableStatus {
   readonly table: string;
   /** As configured (undefined: the target's default schema). */
   readonly schema: string | undefined;
   readonly rows: number;
-  /** Rows with at least one value and no key id. */
+  /** Rows with at least one plaintext value. */
   readonly plaintext: number;
-  /** Rows per key id of the key-id column. */
+  /** Rows with a value under each key id (a row with values under two keys counts under both). */
   readonly byKeyId: Readonly<Record<string, number>>;
+  /** Rows with a value that starts with "dbwarden:" but whose header does not read as a dbwarden message. */
+  readonly unreadable: number;
+  /** Rows whose key-id column does not say what their values do (`upgrade` repairs them). */
+  readonly mismatched: number;
+  /** Primary keys of the first few of those. */
+  readonly mismatchedRows: readonly string[];
 }
 
 export interface TargetStatus {
@@ -67,9 +74,14 @@ export interface TargetStatus {
 
 export interface StoreStatus {
   readonly targets: TargetStatus[];
-  /** Previous key ids no row of any target uses any more: safe to retire. */
-  readonly retireable: string[];
-  /** Key ids found in the data that no configured key has (empty when no keys were given). */
+  /**
+   * Previous key ids no value of any target is under (by the values' headers). Not by itself
+   * "safe to retire": a key staged ahead of a rotation is unused too (docs/deploy.md).
+   */
+  readonly unusedPreviousKeys: string[];
+  /** Previous key ids some value is still under: never remove these. */
+  readonly previousKeysInUse: string[];
+  /** Key ids the values' headers name that no configured key has (empty when no keys were given). */
   readonly unknownKeyIds: string[];
 }
 

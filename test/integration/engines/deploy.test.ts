@@ -186,9 +186,10 @@ describe.each(ENGINES)('upgrade as the deploy job, and downgrade --drop-roles, o
   });
 
   it('a failing step is named with its target, and a rerun after the fix finishes', async () => {
-    // A new plaintext row whose value claims to be a ciphertext: the encryption refuses it.
+    // A new row holding another row's ciphertext: a real message that does not belong here is refused.
+    // (A value that only looks like a ciphertext is encrypted as it is: docs/encryption.md.)
     await s.sql(
-      `INSERT INTO users (id, access_key, secret_key) VALUES (${ROWS + 1}, 'dbwarden:1:not-base64', 'x')`,
+      `INSERT INTO users (id, access_key, secret_key) SELECT ${ROWS + 1}, access_key, 'x' FROM users WHERE id = 1`,
     );
     const failed = await run('upgrade');
     expect(failed.code).toBe(1);

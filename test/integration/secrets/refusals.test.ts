@@ -1,6 +1,7 @@
 /**
  * What the store refuses, on each engine, and what it leaves behind when it does:
- * - a value it cannot encrypt stops the encrypt migration naming the row (exit 1), the other rows done;
+ * - a plaintext that only looks like a stored value is encrypted as it is, its row named (issue 14.9b);
+ * - a real message that does not belong to its row stops the upgrade naming the row (exit 1);
  * - a key id no configured key opens (missing key, other key material): exit 2, nothing written;
  * - verify reports a ciphertext copied from another row naming both places, and other broken rows;
  * - a downgrade to a migration that does not exist, or a secrets entry that no longer matches what
@@ -66,26 +67,49 @@ describe.each(ENGINES)('what the encrypted store refuses on $title', (engine) =>
     await s.cleanup();
   });
 
-  it('a value it cannot encrypt (malformed, with the reserved prefix) stops 002_encrypt naming the row; fixed, the rerun finishes', async () => {
+  it('a plaintext that only looks like a stored value does not stop the upgrade: it is encrypted as it is, its row named', async () => {
     const original = s.originals.get(7)?.access_key;
-    await s.knex('users').where({ id: 7 }).update({ access_key: 'dbwarden:looks-like-a-ciphertext' });
+    const lookalike = 'dbwarden:looks-like-a-ciphertext';
+    await s.knex('users').where({ id: 7 }).update({ access_key: lookalike });
+    const options = storeOptions(50);
+    const [result] = await upgradeSecrets(SECRETS, keySet(k1), s.targets, options);
+    expect(result).toMatchObject({ migrationsRun: ['001_key_columns', '002_encrypt'], rowsEncrypted: ROWS });
+    const named = options.lines.filter((l) => l.includes('users row 7:'));
+    expect(named).toEqual([
+      'target main1: users row 7: dbwarden_key_id says no key id, but the row holds a value that only looks like a dbwarden ciphertext: written again under "k1"',
+    ]);
+    expect(options.lines.join('\n')).not.toContain('looks-like-a-ciphertext');
+    // Stored encrypted; it decrypts to exactly what the application wrote.
+    const [row7] = await s.knex('users').where({ id: 7 }).select('*');
+    expect(row7.access_key.startsWith('dbwarden:1:')).toBe(true);
+    expect((await decryptRows(keySet(k1), [row7])).get(7)?.access_key).toBe(lookalike);
+    const status = await secretsStatus(SECRETS, s.targets, keySet(k1));
+    expect(status.targets[0]?.tables[0]).toMatchObject({
+      plaintext: 0,
+      unreadable: 0,
+      byKeyId: { k1: ROWS },
+    });
+    expect(await verifySecrets(SECRETS, keySet(k1), s.targets, storeOptions())).toEqual([]);
+
+    // Put the original back as a plaintext under the row's key id: the next upgrade finds it by its value.
+    await s.knex('users').where({ id: 7 }).update({ access_key: original });
+    const again = storeOptions(50);
+    const [repaired] = await upgradeSecrets(SECRETS, keySet(k1), s.targets, again);
+    expect(repaired).toMatchObject({ migrationsRun: [], rowsReencrypted: 1 });
+    expect(again.lines.some((l) => l.includes('users row 7: dbwarden_key_id says key id "k1"'))).toBe(true);
+    expect(differing(await decryptRows(keySet(k1), await s.rows()), s.originals)).toEqual([]);
+  }, 60_000);
+
+  it('a real message that does not belong to its row still stops the upgrade naming the row, nothing else lost', async () => {
+    const [row1] = await s.knex('users').where({ id: 1 }).select('access_key');
+    const [row8] = await s.knex('users').where({ id: 8 }).select('access_key', 'dbwarden_key_id');
+    await s.knex('users').where({ id: 8 }).update({ access_key: row1.access_key, dbwarden_key_id: null });
     const error = await rejection(upgradeSecrets(SECRETS, keySet(k1), s.targets, storeOptions(50)));
     expect(error).toBeInstanceOf(SecretRowsError);
     expect(error.exitCode).toBe(1);
-    expect(error.message).toContain('users.access_key, primary key 7');
-    expect(error.message).not.toContain('looks-like-a-ciphertext');
-
-    const status = await secretsStatus(SECRETS, s.targets, keySet(k1));
-    expect(status.targets[0]?.migrations).toEqual([
-      { name: '001_key_columns', applied: true },
-      { name: '002_encrypt', applied: false },
-    ]);
-    expect(status.targets[0]?.tables[0]).toMatchObject({ plaintext: 1, byKeyId: { k1: ROWS - 1 } });
-
-    await s.knex('users').where({ id: 7 }).update({ access_key: original });
-    const [result] = await upgradeSecrets(SECRETS, keySet(k1), s.targets, storeOptions(50));
-    expect(result).toMatchObject({ migrationsRun: ['002_encrypt'], rowsEncrypted: 1 });
-    expect(differing(await decryptRows(keySet(k1), await s.rows()), s.originals)).toEqual([]);
+    expect(error.message).toContain('users.access_key, primary key 8');
+    await s.knex('users').where({ id: 8 }).update(row8);
+    expect(await verifySecrets(SECRETS, keySet(k1), s.targets, storeOptions())).toEqual([]);
   }, 60_000);
 
   it('a key id no configured key opens exits 2, naming it and its rows, with nothing written', async () => {

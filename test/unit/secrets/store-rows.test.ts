@@ -99,12 +99,34 @@ describe('a batch through each phase', () => {
 
   it('a value that fails keeps its whole row out of the batch; the other rows are written', async () => {
     const c = crypto(k1);
-    const rows = [row(1, ['AKIA1', 'dbwarden:not a value']), row(2, ['AKIA2', 'secret2'])];
+    // A real message, but another row's: refused in this row's place.
+    const other = (await encryptValue(c.rings, 'secret9', place(9, 'secret_key'))).stored;
+    const rows = [row(1, ['AKIA1', other]), row(2, ['AKIA2', 'secret2'])];
     const { updates, failures } = await transformBatch('encrypt', table, rows, c.run, c.index, 'k1');
     expect(updates.map((u) => u.primaryKey)).toEqual([2]);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toBeInstanceOf(SecretValueError);
-    expect(failures[0]).toMatchObject({ problem: 'malformed', place: place(1, 'secret_key') });
+    expect(failures[0]).toMatchObject({ problem: 'wrong-place', place: place(1, 'secret_key') });
+  });
+
+  it('a plaintext that only looks like a stored value is encrypted as it is (issue 14.9b)', async () => {
+    const c = crypto(k1);
+    const lookalikes = ['dbwarden:not a value', 'dbwarden:1:!!!!', 'dbwarden:1:AAAA', 'dbwarden:2:x'];
+    const rows = lookalikes.map((v, i) => row(i + 1, ['AKIA1', v]));
+    const { updates, failures } = await transformBatch('encrypt', table, rows, c.run, c.index, 'k1');
+    expect(failures).toEqual([]);
+    expect(updates).toHaveLength(lookalikes.length);
+    for (const [i, update] of updates.entries()) {
+      const stored = update.after[1] as string;
+      expect(classify(stored).kind).toBe('ciphertext');
+      expect((await decryptValue(c.rings, stored, place(i + 1, 'secret_key'))).plaintext).toBe(lookalikes[i]);
+    }
+    // The Node API still refuses to encrypt one.
+    await expect(encryptValue(c.rings, 'dbwarden:not a value', place(1, 'secret_key'))).rejects.toMatchObject(
+      {
+        problem: 'reserved-prefix',
+      },
+    );
   });
 
   it('values are classified on top of the key id: a mixed row is made whole, nothing encrypted twice', async () => {

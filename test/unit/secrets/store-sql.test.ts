@@ -15,7 +15,14 @@ import {
   renderConditionalUpdate,
 } from '../../../src/dialects/postgres/secrets.js';
 import type { ColumnFacts, RowUpdate } from '../../../src/secrets/store/dialect.js';
-import { countPending, keyIdCounts, pendingCondition, selectBatch } from '../../../src/dialects/store-sql.js';
+import {
+  countPending,
+  evidenceCounts,
+  lockRows,
+  pendingCondition,
+  selectBatch,
+  stillAsRead,
+} from '../../../src/dialects/store-sql.js';
 import {
   blindIndexColumn,
   indexName,
@@ -74,64 +81,81 @@ function facts(name: string, maxOctets: number, nullable: boolean): ColumnFacts 
 describe('PostgreSQL conditional update', () => {
   const { sql, bindings } = renderConditionalUpdate(shape, rows);
 
-  it('is one statement over parallel arrays, setting every column of a row at once', () => {
+  it('is one statement over parallel arrays, setting every column of a row at once, by primary key', () => {
     expect(sql).toBe(
       'update "nova"."users" as t set "access_key" = v.n0, "secret_key" = v.n1, "dbwarden_key_id" = v.nk, "access_key_bidx" = v.b0' +
-        ' from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])' +
-        ' as v(pk, o0, o1, ok, n0, n1, nk, b0)' +
-        ' where t."id" = v.pk::integer and t."access_key" is not distinct from v.o0' +
-        ' and t."secret_key" is not distinct from v.o1 and t."dbwarden_key_id" is not distinct from v.ok',
+        ' from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])' +
+        ' as v(pk, n0, n1, nk, b0)' +
+        ' where t."id" = v.pk::integer',
     );
   });
 
-  it('binds every value, NULLs included, column by column', () => {
+  it('binds the new values only, NULLs included, column by column: no old value', () => {
     expect(bindings).toEqual([
       ['1', '2'],
-      ['AKIA1', 'AKIA2'],
-      ['secret1', null],
-      [null, null],
       ['dbwarden:1:a', 'dbwarden:1:c'],
       ['dbwarden:1:b', null],
       ['k1', 'k1'],
       ['f'.repeat(64), 'e'.repeat(64)],
     ]);
-    expect(sql).not.toContain('AKIA');
+    expect(JSON.stringify(bindings)).not.toContain('AKIA');
+    expect(JSON.stringify(bindings)).not.toContain('secret1');
   });
 });
 
 describe('MySQL conditional update', () => {
   const { sql, bindings } = renderMysqlConditionalUpdate(mysqlShape, rows);
 
-  it('is one statement joined to the batch as a JSON table, comparing old values as binary strings, NULL-safe', () => {
+  it('is one statement joined to the batch as a JSON table, by primary key', () => {
     expect(sql).toBe(
       "UPDATE `nova`.`users` AS t JOIN JSON_TABLE(CONVERT(? USING utf8mb4), '$[*]' COLUMNS (" +
-        "p varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci PATH '$.p', o0 LONGTEXT PATH '$.o0'," +
-        " o1 LONGTEXT PATH '$.o1', n0 LONGTEXT PATH '$.n0', n1 LONGTEXT PATH '$.n1', ok VARCHAR(64) PATH '$.ok'," +
+        "p varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci PATH '$.p'," +
+        " n0 LONGTEXT PATH '$.n0', n1 LONGTEXT PATH '$.n1'," +
         " nk VARCHAR(64) PATH '$.nk', b0 VARCHAR(64) PATH '$.b0')) AS v ON t.`id` = v.p" +
-        ' SET t.`access_key` = v.n0, t.`secret_key` = v.n1, t.`dbwarden_key_id` = v.nk, t.`access_key_bidx` = v.b0' +
-        ' WHERE CAST(t.`access_key` AS BINARY) <=> CAST(v.o0 AS BINARY)' +
-        ' AND CAST(t.`secret_key` AS BINARY) <=> CAST(v.o1 AS BINARY)' +
-        ' AND CAST(t.`dbwarden_key_id` AS BINARY) <=> CAST(v.ok AS BINARY)',
+        ' SET t.`access_key` = v.n0, t.`secret_key` = v.n1, t.`dbwarden_key_id` = v.nk, t.`access_key_bidx` = v.b0',
     );
   });
 
-  it('binds the rows as one JSON document in bytes, a NULL as a key left out', () => {
+  it('binds the rows as one JSON document in bytes, a NULL as a key left out, no old value', () => {
     expect(bindings).toHaveLength(1);
     const [document] = bindings;
     expect(Buffer.isBuffer(document)).toBe(true);
     expect(JSON.parse((document as Buffer).toString('utf8'))).toEqual([
-      {
-        p: 1,
-        o0: 'AKIA1',
-        n0: 'dbwarden:1:a',
-        o1: 'secret1',
-        n1: 'dbwarden:1:b',
-        nk: 'k1',
-        b0: 'f'.repeat(64),
-      },
-      { p: 2, o0: 'AKIA2', n0: 'dbwarden:1:c', nk: 'k1', b0: 'e'.repeat(64) },
+      { p: 1, n0: 'dbwarden:1:a', n1: 'dbwarden:1:b', nk: 'k1', b0: 'f'.repeat(64) },
+      { p: 2, n0: 'dbwarden:1:c', nk: 'k1', b0: 'e'.repeat(64) },
     ]);
+    expect((document as Buffer).toString('utf8')).not.toContain('AKIA');
     expect(sql).not.toContain('AKIA');
+  });
+});
+
+describe('the guard against concurrent writers', () => {
+  it("locks the batch's rows by primary key, binding nothing else", () => {
+    expect(lockRows(doubleQuote, shape, [1, 2])).toEqual({
+      sql:
+        'SELECT "id", "access_key", "secret_key", "dbwarden_key_id" FROM "nova"."users"' +
+        ' WHERE "id" IN (?, ?) ORDER BY "id" FOR UPDATE',
+      bindings: [1, 2],
+    });
+  });
+
+  it('keeps the rows that still hold exactly what was read, NULL-safe and case-sensitive', () => {
+    const current = [
+      { id: 1, access_key: 'AKIA1', secret_key: 'secret1', dbwarden_key_id: null },
+      { id: 2, access_key: 'AKIA2', secret_key: null, dbwarden_key_id: null },
+    ];
+    expect(stillAsRead(shape, current, rows).map((r) => r.primaryKey)).toEqual([1, 2]);
+    const changed = [
+      { id: 1, access_key: 'akia1', secret_key: 'secret1', dbwarden_key_id: null },
+      { id: 2, access_key: 'AKIA2', secret_key: '', dbwarden_key_id: null },
+    ];
+    expect(stillAsRead(shape, changed, rows)).toEqual([]);
+    const rekeyed = [{ id: 1, access_key: 'AKIA1', secret_key: 'secret1', dbwarden_key_id: 'k9' }];
+    expect(stillAsRead(shape, rekeyed, rows)).toEqual([]);
+    // A row deleted meanwhile is not written.
+    expect(
+      stillAsRead(shape, [current[1] as Record<string, unknown>], rows).map((r) => r.primaryKey),
+    ).toEqual([2]);
   });
 });
 
@@ -216,36 +240,52 @@ describe('key column DDL', () => {
 });
 
 describe('reads every engine shares', () => {
-  it('selects what a phase still has to do by key id, continuing after the last key read', () => {
-    const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2');
+  const current = { evidence: 'r:6b32', under: (c: string) => `under(${c})` };
+
+  it('selects what a phase still has to do by key id, checking the rows it says are done against their headers', () => {
+    const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2', current);
     expect(encrypt).toEqual({
       sql: '"dbwarden_key_id" IS NULL AND ("access_key" IS NOT NULL OR "secret_key" IS NOT NULL)',
       bindings: [],
     });
-    expect(pendingCondition(doubleQuote, table, 'reencrypt', 'k2')).toEqual({
-      sql: '"dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?',
-      bindings: ['k2'],
+    const reencrypt = pendingCondition(doubleQuote, table, 'reencrypt', 'k2', current);
+    expect(reencrypt).toEqual({
+      sql:
+        '("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) OR ("dbwarden_key_id" = ? AND' +
+        ' (("access_key" IS NOT NULL AND NOT under(access_key)) OR ("secret_key" IS NOT NULL AND NOT under(secret_key))))',
+      bindings: ['k2', 'k2'],
     });
-    expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2').sql).toBe('"dbwarden_key_id" IS NOT NULL');
+    expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2', current).sql).toBe(
+      `"dbwarden_key_id" IS NOT NULL OR "access_key" LIKE 'dbwarden:1:%' OR "secret_key" LIKE 'dbwarden:1:%'`,
+    );
 
-    const reencrypt = pendingCondition(doubleQuote, table, 'reencrypt', 'k2');
     expect(selectBatch(doubleQuote, table, reencrypt, 500, 100)).toEqual({
       sql:
         'SELECT "id", "access_key", "secret_key", "dbwarden_key_id", "access_key_bidx" FROM "nova"."users"' +
-        ' WHERE "id" > ? AND ("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) ORDER BY "id" LIMIT ?',
-      bindings: [500, 'k2', 100],
+        ` WHERE "id" > ? AND (${reencrypt.sql}) ORDER BY "id" LIMIT ?`,
+      bindings: [500, ...reencrypt.bindings, 100],
     });
     expect(selectBatch(doubleQuote, table, encrypt, undefined, 100).bindings).toEqual([100]);
-    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(['k2']);
+    expect(countPending(doubleQuote, table, reencrypt).bindings).toEqual(reencrypt.bindings);
   });
 
-  it('counts rows per key id with the first row holding a value', () => {
-    expect(keyIdCounts(doubleQuote, table).sql).toBe(
-      'SELECT "dbwarden_key_id" AS key_id, COUNT(*) AS n,' +
-        ' MIN(CASE WHEN "access_key" IS NOT NULL OR "secret_key" IS NOT NULL THEN "id" END) AS first_pk,' +
-        ' SUM(CASE WHEN "access_key" IS NOT NULL OR "secret_key" IS NOT NULL THEN 1 ELSE 0 END) AS with_values' +
-        ' FROM "nova"."users" GROUP BY "dbwarden_key_id"',
+  it("counts rows by key-id column and by what each value's header says: configured keys first, cheaply", () => {
+    const counts = evidenceCounts(doubleQuote, table, [current], (c) => `ev(${c})`);
+    expect(counts.sql).toBe(
+      'SELECT "dbwarden_key_id" AS key_id,' +
+        ` CASE WHEN "access_key" IS NULL THEN NULL WHEN under(access_key) THEN 'r:6b32' WHEN LEFT("access_key", 9) <> 'dbwarden:' THEN 'p' ELSE ev(access_key) END AS e0,` +
+        ` CASE WHEN "secret_key" IS NULL THEN NULL WHEN under(secret_key) THEN 'r:6b32' WHEN LEFT("secret_key", 9) <> 'dbwarden:' THEN 'p' ELSE ev(secret_key) END AS e1,` +
+        ' COUNT(*) AS n, MIN("id") AS first_pk FROM "nova"."users" GROUP BY 1, 2, 3',
     );
+    const others = evidenceCounts(doubleQuote, table, [current], (c) => `ev(${c})`, true);
+    expect(others.sql).toContain(
+      ` WHERE ("access_key" IS NOT NULL AND NOT LEFT("access_key", 9) <> 'dbwarden:' AND NOT under(access_key))` +
+        ` OR ("secret_key" IS NOT NULL AND NOT LEFT("secret_key", 9) <> 'dbwarden:' AND NOT under(secret_key)) GROUP BY`,
+    );
+    expect(counts.bindings).toEqual([]);
+    expect(() =>
+      evidenceCounts(doubleQuote, table, [{ ...current, evidence: "r:'; drop" }], (c) => c),
+    ).toThrow(TypeError);
   });
 });
 
