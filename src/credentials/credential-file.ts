@@ -39,16 +39,10 @@ import { loginName } from '../policy/names.js';
 import { compareText } from '../util/compare.js';
 import { directoryProblem, fileProblem, octal, TEMP_FILE, tempName } from './file-checks.js';
 import { GENERATED_PASSWORD_FORM, isGeneratedPassword } from './password.js';
-import type { CredentialStore } from './store.js';
+import type { CredentialFile, CredentialStore } from './store.js';
 
-/** The credential file contract: `<dir>/<component>.json`. */
-export interface CredentialFile {
-  component: string;
-  username: string;
-  password: string;
-  /** By target name; written sorted by name. */
-  targets: Record<string, { url: string }>;
-}
+// The data every sink holds; declared with the CredentialStore interface, known from here too.
+export type { CredentialFile } from './store.js';
 
 /** Component names; also keeps every file inside the directory. */
 export const COMPONENT_NAME = /^[a-z][a-z0-9_]*$/;

@@ -8,7 +8,6 @@ import {
   renderSecretName,
   secretNameProblem,
 } from '../credentials/secret-name.js';
-import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
 import {
   addressKey,
   adminUrlProblem,
@@ -20,6 +19,7 @@ import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/e
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import { type EmptyVariable, type Environment, interpolateEnvironment } from './interpolate.js';
 import {
+  DEFAULT_ACCOUNT_OPTIONS,
   type DeploymentConfig,
   deepFreeze,
   type EngineName,
