@@ -3,11 +3,7 @@
  * Pure: the caller reads the file and lists policy directories.
  */
 import path from 'node:path';
-import {
-  DEFAULT_SECRET_NAME_PATTERN,
-  renderSecretName,
-  secretNameProblem,
-} from '../credentials/secret-name.js';
+import { DEFAULT_SECRET_NAME_PATTERN, renderSecretName, secretNameProblem } from './secret-name.js';
 import {
   addressKey,
   adminUrlProblem,

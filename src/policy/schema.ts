@@ -13,7 +13,7 @@ import {
   NAMESPACE_MAX_LENGTH,
   NAMESPACE_NAME,
   SECRET_NAME_PATTERN_SYNTAX,
-} from '../credentials/secret-name.js';
+} from './secret-name.js';
 import { COLUMN_VERBS, VERBS } from './model.js';
 
 /** Lowercase words that become part of role and file names: no quoting, no path tricks. */
