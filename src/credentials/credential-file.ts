@@ -35,7 +35,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { DbwardenError, ExitCode } from '../errors.js';
-import { loginName } from '../policy/names.js';
+import { loginName, NAME_PATTERN, NAME_SOURCE } from '../policy/names.js';
 import { compareText } from '../util/compare.js';
 import { directoryProblem, fileProblem, octal, TEMP_FILE, tempName } from './file-checks.js';
 import { GENERATED_PASSWORD_FORM, isGeneratedPassword } from './password.js';
@@ -45,11 +45,11 @@ import type { CredentialFile, CredentialStore } from './store.js';
 export type { CredentialFile } from './store.js';
 
 /** Component names; also keeps every file inside the directory. */
-export const COMPONENT_NAME = /^[a-z][a-z0-9_]*$/;
+export { NAME_PATTERN as COMPONENT_NAME } from '../policy/names.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-const PENDING_FILE = /^\.([a-z][a-z0-9_]*)\.json\.pending$/;
+const PENDING_FILE = new RegExp(`^\\.(${NAME_SOURCE})\\.json\\.pending$`);
 /** Target names that are safe to repeat in a message; others are referred to by position. */
 const PRINTABLE_TARGET = /^[A-Za-z0-9_.-]{1,63}$/;
 
@@ -82,7 +82,7 @@ export class CredentialFileError extends DbwardenError {
 
 /** Throws a TypeError unless `component` matches COMPONENT_NAME. */
 export function assertComponentName(component: string): void {
-  if (typeof component !== 'string' || !COMPONENT_NAME.test(component)) {
+  if (typeof component !== 'string' || !NAME_PATTERN.test(component)) {
     throw new TypeError(
       `invalid component name ${JSON.stringify(component)}: expected lowercase letters, digits and "_", starting with a letter`,
     );
