@@ -13,7 +13,8 @@ import {
 } from '../dialects/database-address.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
-import { type EmptyVariable, type Environment, interpolateEnvironment } from './interpolate.js';
+import type { Environment } from '../util/environment.js';
+import { type EmptyVariable, interpolateEnvironment } from './interpolate.js';
 import {
   DEFAULT_ACCOUNT_OPTIONS,
   type DeploymentConfig,
