@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Diagnostic } from '../policy/diagnostics.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
+import type { Environment } from '../util/environment.js';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -8,7 +9,7 @@ export type OutputFormat = 'text' | 'json';
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly env: Environment;
   readonly cwd: string;
   /** A terminal to draw progress bars on; undefined: progress goes to stderr as log lines. */
   readonly progressStream?: NodeJS.WritableStream | undefined;

@@ -6,8 +6,7 @@
  * the verdict is the last line that starts in the first column. JSON and SQL
  * output are never touched. Pure: no I/O.
  */
-
-type Environment = Readonly<Record<string, string | undefined>>;
+import type { Environment } from '../util/environment.js';
 
 /** SGR codes of the few colours used; each is reset with its own "off" code, not a full reset. */
 const SGR = {

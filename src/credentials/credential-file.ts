@@ -35,27 +35,21 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { DbwardenError, ExitCode } from '../errors.js';
-import { loginName } from '../policy/names.js';
+import { loginName, NAME_PATTERN, NAME_SOURCE } from '../policy/names.js';
 import { compareText } from '../util/compare.js';
 import { directoryProblem, fileProblem, octal, TEMP_FILE, tempName } from './file-checks.js';
 import { GENERATED_PASSWORD_FORM, isGeneratedPassword } from './password.js';
-import type { CredentialStore } from './store.js';
+import type { CredentialFile, CredentialStore } from './store.js';
 
-/** The credential file contract: `<dir>/<component>.json`. */
-export interface CredentialFile {
-  component: string;
-  username: string;
-  password: string;
-  /** By target name; written sorted by name. */
-  targets: Record<string, { url: string }>;
-}
+// The data every sink holds; declared with the CredentialStore interface, known from here too.
+export type { CredentialFile } from './store.js';
 
 /** Component names; also keeps every file inside the directory. */
-export const COMPONENT_NAME = /^[a-z][a-z0-9_]*$/;
+export { NAME_PATTERN as COMPONENT_NAME } from '../policy/names.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-const PENDING_FILE = /^\.([a-z][a-z0-9_]*)\.json\.pending$/;
+const PENDING_FILE = new RegExp(`^\\.(${NAME_SOURCE})\\.json\\.pending$`);
 /** Target names that are safe to repeat in a message; others are referred to by position. */
 const PRINTABLE_TARGET = /^[A-Za-z0-9_.-]{1,63}$/;
 
@@ -88,7 +82,7 @@ export class CredentialFileError extends DbwardenError {
 
 /** Throws a TypeError unless `component` matches COMPONENT_NAME. */
 export function assertComponentName(component: string): void {
-  if (typeof component !== 'string' || !COMPONENT_NAME.test(component)) {
+  if (typeof component !== 'string' || !NAME_PATTERN.test(component)) {
     throw new TypeError(
       `invalid component name ${JSON.stringify(component)}: expected lowercase letters, digits and "_", starting with a letter`,
     );

@@ -5,6 +5,7 @@
  * user could have written is refused rather than read. Pure: the callers
  * stat, these decide.
  */
+import { NAME_SOURCE } from '../policy/names.js';
 
 /** The fields of fs.Stats these checks look at. */
 export interface OwnerAndMode {
@@ -25,7 +26,7 @@ const READ_BY_OTHERS = 0o044;
  * Earlier versions named the pending one `..<component>.json.pending.<hex>.tmp`
  * (a doubled dot): also dbwarden's, also removed.
  */
-export const TEMP_FILE = /^\.\.?[a-z][a-z0-9_]*\.json(?:\.pending)?\.[0-9a-f]{12}\.tmp$/;
+export const TEMP_FILE = new RegExp(`^\\.\\.?${NAME_SOURCE}\\.json(?:\\.pending)?\\.[0-9a-f]{12}\\.tmp$`);
 
 /** The temporary name for writing `finalName` (`scheduler.json` or `.scheduler.json.pending`). */
 export function tempName(finalName: string, random: string): string {

@@ -7,7 +7,7 @@ export {
   scramSha256Keys,
   scramSha256Verifier,
   scramVerifierMatches,
-} from './scram.js';
+} from '../dialects/postgres/scram.js';
 export { loginUrl, redactUrl } from './login-url.js';
 export {
   assertComponentName,
@@ -27,4 +27,4 @@ export {
   type SecretApi,
 } from './kubernetes-api.js';
 export { KubernetesSecretStore, type KubernetesSecretStoreOptions } from './kubernetes-secret.js';
-export { DEFAULT_SECRET_NAME_PATTERN, renderSecretName, secretNameProblem } from './secret-name.js';
+export { DEFAULT_SECRET_NAME_PATTERN, renderSecretName, secretNameProblem } from '../policy/secret-name.js';

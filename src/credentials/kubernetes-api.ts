@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as K8s from '@kubernetes/client-node';
 import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
-import { NAMESPACE_MAX_LENGTH, NAMESPACE_NAME } from './secret-name.js';
+import { NAMESPACE_MAX_LENGTH, NAMESPACE_NAME } from '../policy/secret-name.js';
 
 /** Where Kubernetes mounts a pod's service account. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

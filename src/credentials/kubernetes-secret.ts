@@ -78,7 +78,7 @@ import {
   type SecretPatch,
 } from './kubernetes-api.js';
 import { GENERATED_PASSWORD_FORM, isGeneratedPassword } from './password.js';
-import { renderSecretName } from './secret-name.js';
+import { renderSecretName } from '../policy/secret-name.js';
 import type { CredentialStore } from './store.js';
 
 export const SECRET_TYPE = 'kubernetes.io/basic-auth';

@@ -13,7 +13,15 @@
  * the Secret first (see below). No method ever puts a password in a message.
  */
 import { compareText } from '../util/compare.js';
-import type { CredentialFile } from './credential-file.js';
+
+/** The credential file contract: `<dir>/<component>.json`. */
+export interface CredentialFile {
+  component: string;
+  username: string;
+  password: string;
+  /** By target name; written sorted by name. */
+  targets: Record<string, { url: string }>;
+}
 
 export interface CredentialStore {
   /** Where the store keeps everything, for messages: a directory, or `Kubernetes namespace nova`. */

@@ -3,8 +3,13 @@
  * through this interface only, so it never needs to know which engine it talks
  * to; each engine decides how, never what (that is the planner's job).
  */
-import type { Change, ClusterCatalog, TargetCatalog } from '../plan/types.js';
-import type { EngineName } from '../policy/model.js';
+import type { Change, ClusterCatalog, EffectivePrivilege, TargetCatalog } from '../plan/types.js';
+import type { AccountOptions, EngineName } from '../policy/model.js';
+
+// Owned by the layers below (the config's `mysql:` section, the planner's catalog types); engines
+// take them from here as part of their interface.
+export { DEFAULT_ACCOUNT_OPTIONS, type AccountOptions } from '../policy/model.js';
+export type { EffectivePrivilege } from '../plan/types.js';
 
 /** One SQL statement, with what it is for. */
 export interface Statement {
@@ -43,25 +48,6 @@ export interface IntrospectRequest {
   /** How logins should be set up (MySQL/MariaDB): settings that differ are reported as attributes. */
   readonly accounts: AccountOptions;
 }
-
-/**
- * Login settings that only MySQL and MariaDB accounts have (config `mysql:`);
- * PostgreSQL ignores them.
- */
-export interface AccountOptions {
-  /** The host part of every login, `'<app>_<component>'@'<host>'`. */
-  readonly host: string;
-  /** Logins must connect over TLS (REQUIRE SSL). */
-  readonly requireTls: boolean;
-  /** MAX_USER_CONNECTIONS of every login; 0: no limit. */
-  readonly maxUserConnections: number;
-}
-
-export const DEFAULT_ACCOUNT_OPTIONS: AccountOptions = {
-  host: '%',
-  requireTls: false,
-  maxUserConnections: 0,
-};
 
 export interface TargetSnapshot {
   readonly cluster: ClusterCatalog;
@@ -123,17 +109,6 @@ export interface AdminSession {
   commit(): Promise<void>;
   rollback(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A privilege as a login actually holds it (through any role or PUBLIC). */
-export interface EffectivePrivilege {
-  /** For a schema, `name` repeats the schema's name. */
-  readonly kind: 'schema' | 'table' | 'sequence';
-  readonly schema: string;
-  readonly name: string;
-  readonly privilege: string;
-  /** 'all': on the whole table; otherwise only on these columns. */
-  readonly columns: 'all' | readonly string[];
 }
 
 export interface Dialect {

@@ -2,11 +2,10 @@
  * What `verify` expects a login to be able to do, and how that differs from
  * what it can do. Pure: the runner supplies what the login reported.
  */
-import type { EffectivePrivilege } from '../dialects/dialect.js';
 import { compareText, compareTuples } from '../util/compare.js';
 import { indexTables } from './objects.js';
 import { policyGrants } from './policy-grants.js';
-import type { DesiredComponent, DesiredTarget, TargetCatalog } from './types.js';
+import type { DesiredComponent, DesiredTarget, EffectivePrivilege, TargetCatalog } from './types.js';
 
 export interface PrivilegeDifference {
   readonly problem: 'missing' | 'extra';

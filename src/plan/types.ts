@@ -3,8 +3,7 @@
  * server has (Catalog, a plain snapshot made by a dialect), and the steps
  * between them (Change). Plain data only: no connections, no SQL.
  */
-import type { AccountOptions } from '../dialects/dialect.js';
-import type { DatabaseAccess } from '../policy/model.js';
+import type { AccountOptions, DatabaseAccess } from '../policy/model.js';
 
 // ---------------------------------------------------------------- desired state
 
@@ -274,4 +273,15 @@ export type ChangeType = Change['type'];
 export interface PlanOptions {
   /** Components whose existing logins get a new password. */
   readonly rotatePasswords?: readonly string[];
+}
+
+/** A privilege as a login actually holds it (through any role or PUBLIC). */
+export interface EffectivePrivilege {
+  /** For a schema, `name` repeats the schema's name. */
+  readonly kind: 'schema' | 'table' | 'sequence';
+  readonly schema: string;
+  readonly name: string;
+  readonly privilege: string;
+  /** 'all': on the whole table; otherwise only on these columns. */
+  readonly columns: 'all' | readonly string[];
 }

@@ -3,12 +3,7 @@
  * Pure: the caller reads the file and lists policy directories.
  */
 import path from 'node:path';
-import {
-  DEFAULT_SECRET_NAME_PATTERN,
-  renderSecretName,
-  secretNameProblem,
-} from '../credentials/secret-name.js';
-import { DEFAULT_ACCOUNT_OPTIONS } from '../dialects/dialect.js';
+import { DEFAULT_SECRET_NAME_PATTERN, renderSecretName, secretNameProblem } from './secret-name.js';
 import {
   addressKey,
   adminUrlProblem,
@@ -18,8 +13,10 @@ import {
 } from '../dialects/database-address.js';
 import { engineForScheme, SUPPORTED_URL_SCHEMES, urlScheme } from '../dialects/engines.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
-import { type EmptyVariable, type Environment, interpolateEnvironment } from './interpolate.js';
+import type { Environment } from '../util/environment.js';
+import { type EmptyVariable, interpolateEnvironment } from './interpolate.js';
 import {
+  DEFAULT_ACCOUNT_OPTIONS,
   type DeploymentConfig,
   deepFreeze,
   type EngineName,

@@ -5,7 +5,7 @@
  */
 import { ALL_ENGINES, IDENTIFIER_RULES } from '../dialects/engines.js';
 import { compareText } from '../util/compare.js';
-import { renderSecretName, secretNameProblem } from '../credentials/secret-name.js';
+import { renderSecretName, secretNameProblem } from './secret-name.js';
 import { type ParsedConfig, secretNamePosition } from './config-file.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import type { Deployment, EngineName } from './model.js';

@@ -4,13 +4,15 @@
  * missing variable is reported at its file:line:col.
  */
 import { isScalar, visit } from 'yaml';
+import type { Environment } from '../util/environment.js';
 import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 
+// Known from here too: the config reads its ${VAR} references from it.
+export type { Environment } from '../util/environment.js';
+
 const REFERENCE = /\$\$|\$\{([^}]*)\}|\$\{/g;
 const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
-
-export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** A value that took the empty value of a variable that is set: said where the value is refused. */
 export interface EmptyVariable {

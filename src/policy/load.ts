@@ -13,7 +13,7 @@ import {
   checkUniqueComponents,
 } from './deployment.js';
 import { DiagnosticList } from './diagnostics.js';
-import type { Environment } from './interpolate.js';
+import type { Environment } from '../util/environment.js';
 import type { ComponentPolicy, Deployment } from './model.js';
 import { type ParsedPolicy, parsePolicy } from './policy-file.js';
 import { MAX_FILE_BYTES } from './yaml-source.js';

@@ -2,8 +2,6 @@
  * The typed, frozen model of policy files and the deployment config.
  * Everything downstream (planner, dialects, CLI) works on these types, never on raw YAML.
  */
-import type { AccountOptions } from '../dialects/dialect.js';
-
 export const VERBS = ['select', 'insert', 'update', 'delete'] as const;
 export type Verb = (typeof VERBS)[number];
 
@@ -84,6 +82,25 @@ export interface MasterKeys {
   /** Decrypt-only keys, for rotation and rollback. */
   readonly previous: readonly MasterKeyRef[];
 }
+
+/**
+ * Login settings that only MySQL and MariaDB accounts have (config `mysql:`);
+ * PostgreSQL ignores them.
+ */
+export interface AccountOptions {
+  /** The host part of every login, `'<app>_<component>'@'<host>'`. */
+  readonly host: string;
+  /** Logins must connect over TLS (REQUIRE SSL). */
+  readonly requireTls: boolean;
+  /** MAX_USER_CONNECTIONS of every login; 0: no limit. */
+  readonly maxUserConnections: number;
+}
+
+export const DEFAULT_ACCOUNT_OPTIONS: AccountOptions = {
+  host: '%',
+  requireTls: false,
+  maxUserConnections: 0,
+};
 
 export interface DeploymentConfig {
   /** Absolute path of the config file. */

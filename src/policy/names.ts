@@ -1,6 +1,14 @@
 /** Engine-independent checks on names that reach SQL, and the names dbwarden derives. */
 
 /**
+ * App, component and database-kind names: lowercase words that become part of role names and
+ * credential file names, so they need no quoting and cannot leave a directory. NAME_SOURCE is
+ * for the file-name patterns built around it (credential files, pending and temporary files).
+ */
+export const NAME_SOURCE = '[a-z][a-z0-9_]*';
+export const NAME_PATTERN = new RegExp(`^${NAME_SOURCE}$`);
+
+/**
  * Control characters, NUL and invisible formatting characters (zero-width,
  * bidi overrides): no engine should hold them, and they would make a plan
  * read differently from what it does.

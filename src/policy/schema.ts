@@ -13,11 +13,10 @@ import {
   NAMESPACE_MAX_LENGTH,
   NAMESPACE_NAME,
   SECRET_NAME_PATTERN_SYNTAX,
-} from '../credentials/secret-name.js';
+} from './secret-name.js';
 import { COLUMN_VERBS, VERBS } from './model.js';
+import { NAME_PATTERN } from './names.js';
 
-/** Lowercase words that become part of role and file names: no quoting, no path tricks. */
-const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
 const TARGET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_VAR_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -4,16 +4,11 @@
  */
 import type { CredentialStore } from '../credentials/store.js';
 import { DatabaseError, InvalidInputError } from '../errors.js';
-import {
-  changeIntent,
-  type PasswordSource,
-  type RenderContext,
-  type Statement,
-} from '../dialects/dialect.js';
+import { changeIntent, type PasswordSource, type RenderContext } from '../dialects/dialect.js';
 import { desiredState } from '../plan/desired.js';
 import { plan } from '../plan/plan.js';
 import type { Catalog, Change, DesiredState } from '../plan/types.js';
-import type { Deployment, EngineName } from '../policy/model.js';
+import type { Deployment } from '../policy/model.js';
 import {
   choosePasswords,
   credentialStore,
@@ -24,7 +19,7 @@ import {
   writeCredentialFiles,
   writePendingPasswords,
 } from './credentials.js';
-import { executePlans } from './execute.js';
+import { executePlans, type TargetPlan } from './execute.js';
 import { plural } from '../util/printable.js';
 import { readCatalog, refuseMissingObjects } from './snapshot.js';
 import { closeTargets, type OpenTarget, openTargets } from './targets.js';
@@ -59,16 +54,8 @@ export interface ReviewedPlan {
   readonly changes: readonly Change[];
 }
 
-/** One target's part of a plan: its changes and the statements they render to. */
-export interface TargetPlan {
-  readonly target: string;
-  readonly engine: EngineName;
-  /** Whether the target's statements run in one transaction (false: each commits on its own). */
-  readonly transactional: boolean;
-  readonly database: string;
-  readonly version: string;
-  readonly changes: readonly { readonly change: Change; readonly statements: readonly Statement[] }[];
-}
+// Rendered and run by execute.ts; callers of plan/apply know it from here.
+export type { TargetPlan } from './execute.js';
 
 export interface PlanResult {
   readonly app: string;

@@ -26,6 +26,7 @@ import { generatePassword } from '../credentials/password.js';
 import { type CredentialStore, MirroredCredentialStore } from '../credentials/store.js';
 import type { Catalog, Change, DesiredComponent, DesiredState } from '../plan/types.js';
 import type { Deployment } from '../policy/model.js';
+import { NAME_PATTERN } from '../policy/names.js';
 import { plural } from '../util/printable.js';
 import type { OpenTarget } from './targets.js';
 
@@ -253,7 +254,7 @@ export async function removeCredentialFiles(
     if (
       (change.type !== 'drop-login' && change.type !== 'forget-role') ||
       kept.has(change.component) ||
-      !/^[a-z][a-z0-9_]*$/.test(change.component)
+      !NAME_PATTERN.test(change.component)
     ) {
       continue;
     }

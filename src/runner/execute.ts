@@ -5,9 +5,20 @@
 import { DatabaseError, DbwardenError } from '../errors.js';
 import type { LockOptions, Statement } from '../dialects/dialect.js';
 import type { Change } from '../plan/types.js';
+import type { EngineName } from '../policy/model.js';
 import { plural } from '../util/printable.js';
-import type { TargetPlan } from './apply.js';
 import type { OpenTarget } from './targets.js';
+
+/** One target's part of a plan: its changes and the statements they render to. */
+export interface TargetPlan {
+  readonly target: string;
+  readonly engine: EngineName;
+  /** Whether the target's statements run in one transaction (false: each commits on its own). */
+  readonly transactional: boolean;
+  readonly database: string;
+  readonly version: string;
+  readonly changes: readonly { readonly change: Change; readonly statements: readonly Statement[] }[];
+}
 
 /** Dropping a role needs every grant it holds, on every target of its server, revoked first. */
 function isDrop(change: Change): boolean {

@@ -21,11 +21,10 @@ import {
   verifySecrets,
 } from '../secrets/store/index.js';
 import { compareText } from '../util/compare.js';
+import type { Environment } from '../util/environment.js';
 import { type ApplyResult, runApply } from './apply.js';
 import { knownCluster } from '../dialects/dialect.js';
 import { closeTargets, openTargets, resolveTarget } from './targets.js';
-
-type Environment = Readonly<Record<string, string | undefined>>;
 
 /** The targets that hold secrets tables (their kind is named by a `secrets:` entry), in name order. */
 export function storeTargets(deployment: Deployment): StoreTarget[] {

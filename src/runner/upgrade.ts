@@ -32,10 +32,9 @@ import { type ApplyOptions, type ApplyResult, type PlanResult, runApply, runPlan
 import { secretKeys, storeTargets } from './secrets.js';
 import { readStorePending, type StorePending } from './store-pending.js';
 import { runVerify, type TargetVerification, type VerifyResult } from './verify.js';
+import type { Environment } from '../util/environment.js';
 
 export type UpgradeStep = 'check' | 'apply' | 'secrets' | 'verify';
-
-type Environment = Readonly<Record<string, string | undefined>>;
 
 export { DEFAULT_VERIFY_SAMPLE } from './defaults.js';
 

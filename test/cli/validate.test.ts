@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { Environment } from '../../src/policy/interpolate.js';
+import type { Environment } from '../../src/util/environment.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixtures = 'test/fixtures';

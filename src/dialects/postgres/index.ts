@@ -1,5 +1,5 @@
 import { DatabaseError } from '../../errors.js';
-import { scramSha256Verifier } from '../../credentials/scram.js';
+import { scramSha256Verifier } from './scram.js';
 import type { Dialect } from '../dialect.js';
 import { effectivePrivilegesOf } from './privileges.js';
 import { renderChange } from './render.js';

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loginUrl } from '../../../src/credentials/login-url.js';
 import { generatePassword } from '../../../src/credentials/password.js';
-import { scramSha256Verifier, scramVerifierMatches } from '../../../src/credentials/scram.js';
+import { scramSha256Verifier, scramVerifierMatches } from '../../../src/dialects/postgres/scram.js';
 import { dropRolesWithPrefix, uniqueName, withClient } from '../../harness/databases.js';
 
 const adminUrl = inject('pgAdminUrl');

@@ -2,7 +2,7 @@
  * `credentials.kubernetes` in the deployment config: the namespace and the
  * Secret name pattern are checked where they are written (file:line:col),
  * and each component's Secret name with the policies. Also the pure name
- * helpers of src/credentials/secret-name.ts. Pure: nothing is read, no
+ * helpers of src/policy/secret-name.ts. Pure: nothing is read, no
  * cluster is involved (none exists here; the Secret writer itself is tested
  * against a local fake API server in test/integration/credentials/).
  */
@@ -11,7 +11,7 @@ import {
   DEFAULT_SECRET_NAME_PATTERN,
   renderSecretName,
   secretNameProblem,
-} from '../../../src/credentials/secret-name.js';
+} from '../../../src/policy/secret-name.js';
 import { parseConfig } from '../../../src/policy/config-file.js';
 import { checkDeployment } from '../../../src/policy/deployment.js';
 import { DiagnosticList } from '../../../src/policy/diagnostics.js';

@@ -10,9 +10,13 @@ import type {
   TableInfo,
   TargetCatalog,
 } from '../../../src/plan/types.js';
-import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
+import {
+  type DatabaseAccess,
+  DEFAULT_ACCOUNT_OPTIONS,
+  type TableAccess,
+  type Verb,
+} from '../../../src/policy/model.js';
 import { POSTGRES_CAPABILITIES } from '../../../src/dialects/postgres/introspect.js';
-import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
 
 /** What the PostgreSQL dialect reports: the planner is tested against the real capabilities. */
 export { POSTGRES_CAPABILITIES };

@@ -1,6 +1,6 @@
 /** What verify expects of a login, and how differences are reported: pure. */
 import { describe, expect, it } from 'vitest';
-import type { EffectivePrivilege } from '../../../src/dialects/dialect.js';
+import type { EffectivePrivilege } from '../../../src/plan/types.js';
 import { comparePrivileges, expectedPrivileges, schemasOf } from '../../../src/plan/expected.js';
 import { component, db, POSTGRES_CAPABILITIES, table, targetCatalog } from './builders.js';
 

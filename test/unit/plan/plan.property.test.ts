@@ -21,9 +21,13 @@ import type {
   RoleState,
   TargetCatalog,
 } from '../../../src/plan/types.js';
-import type { DatabaseAccess, TableAccess, Verb } from '../../../src/policy/model.js';
+import {
+  type DatabaseAccess,
+  DEFAULT_ACCOUNT_OPTIONS,
+  type TableAccess,
+  type Verb,
+} from '../../../src/policy/model.js';
 import { component, POSTGRES_CAPABILITIES, TABLES_ONLY } from './builders.js';
-import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
 
 const TABLES = ['t1', 't2', 't3'];
 const COLUMNS = ['a', 'b', 'c'];

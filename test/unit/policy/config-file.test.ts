@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type ParsedConfig, parseConfig } from '../../../src/policy/config-file.js';
 import { checkDeployment } from '../../../src/policy/deployment.js';
 import { type Diagnostic, DiagnosticList } from '../../../src/policy/diagnostics.js';
-import type { Environment } from '../../../src/policy/interpolate.js';
+import type { Environment } from '../../../src/util/environment.js';
 import { type ParsedPolicy, parsePolicy } from '../../../src/policy/policy-file.js';
 
 const CONFIG = '/srv/shop/deploy/dbwarden.yaml';

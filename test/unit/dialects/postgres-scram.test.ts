@@ -10,7 +10,7 @@ import {
   scramSha256Keys,
   scramSha256Verifier,
   scramVerifierMatches,
-} from '../../../src/credentials/scram.js';
+} from '../../../src/dialects/postgres/scram.js';
 
 const RFC = {
   password: 'pencil',
