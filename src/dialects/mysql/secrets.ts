@@ -20,7 +20,7 @@ import type {
   TableRef,
   UpdateShape,
 } from '../../secrets/store/dialect.js';
-import type { HeaderWindow } from '../../secrets/store/evidence.js';
+import type { HeaderWindow } from '../../secrets/evidence.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { connectionOptions, databaseError as sessionError, errorCode } from './session.js';
 import { qualified, quoteIdent } from './sql.js';

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { DatabaseError } from '../../errors.js';
-import type { HeaderWindow } from './evidence.js';
+import type { HeaderWindow } from '../evidence.js';
 
 export type StoreEngine = 'postgres' | 'mysql';
 

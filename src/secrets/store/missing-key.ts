@@ -9,7 +9,7 @@ import type { SecretColumns } from '../../policy/model.js';
 import { countUnder } from '../../dialects/store-sql.js';
 import { InvalidInputError } from '../../errors.js';
 import type { MasterKeyError } from '../keys.js';
-import { rawKeyPattern } from './evidence.js';
+import { rawKeyPattern } from '../evidence.js';
 import { hasKeyColumn, keyCheck } from './preflight.js';
 import { closeSessions, openSessions } from './session.js';
 import { tableLabel, tablesFor } from './tables.js';

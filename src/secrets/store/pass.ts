@@ -20,7 +20,7 @@ import type { StoreCrypto } from './crypto.js';
 import type { UpdateShape } from './dialect.js';
 import { SecretStoreError } from './errors.js';
 import { countPending, pendingCondition, selectBatch } from '../../dialects/store-sql.js';
-import { columnAgrees, describeEvidence, keyPattern, rowEvidence, storedEvidence } from './evidence.js';
+import { columnAgrees, describeEvidence, keyPattern, rowEvidence, storedEvidence } from '../evidence.js';
 import { keyCheck } from './preflight.js';
 import { keysetBatches, pipeline } from './pipeline.js';
 import { type ReadRow, transformBatch } from './rows.js';

@@ -19,7 +19,7 @@ import {
   readEvidence,
   type RowEvidence,
   rowEvidence,
-} from './evidence.js';
+} from '../evidence.js';
 import { readRow } from './rows.js';
 import type { TargetSession } from './session.js';
 import { KEY_ID_COLUMN, type SecretTable, tableLabel } from './tables.js';

@@ -10,7 +10,7 @@ import type { MasterKeySet } from '../keys.js';
 import { appliedMigrations, MIGRATION_NAMES } from './migrate.js';
 import type { EvidenceGroup } from './preflight.js';
 import { evidenceGroups } from './preflight.js';
-import { columnAgrees } from './evidence.js';
+import { columnAgrees } from '../evidence.js';
 import { plainCounts } from '../../dialects/store-sql.js';
 import { schemaError } from './schema.js';
 import { closeSessions, openSessions, type TargetSession } from './session.js';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../../harness/engines.js';
 import { Keyrings } from '../../../src/secrets/keyring.js';
 import { encryptValue } from '../../../src/secrets/value.js';
-import { evidenceOf, readEvidence, storedEvidence } from '../../../src/secrets/store/evidence.js';
+import { evidenceOf, readEvidence, storedEvidence } from '../../../src/secrets/evidence.js';
 import { secretsStatus, upgradeSecrets } from '../../../src/secrets/store/index.js';
 import { TargetSession } from '../../../src/secrets/store/session.js';
 import {

@@ -1,5 +1,5 @@
 /**
- * The pure half of the store's evidence (src/secrets/store/evidence.ts): the bytes the server looks
+ * The pure half of the store's evidence (src/secrets/evidence.ts): the bytes the server looks
  * for where a message's data key starts, checked against messages dbwarden and the SDK write; what a
  * row's values say together; when the key-id column agrees with them.
  */
@@ -13,7 +13,7 @@ import {
   readEvidence,
   rowEvidence,
   storedEvidence,
-} from '../../../src/secrets/store/evidence.js';
+} from '../../../src/secrets/evidence.js';
 import { encryptValue, VALUE_PREFIX } from '../../../src/secrets/value.js';
 import { ENGINES, keyrings, newKey, place } from './helpers.js';
 

@@ -5,8 +5,8 @@
  * what status counts and what rotation checks the column against
  * (docs/encryption.md, "Evidence, not the key-id column").
  */
-import type { MasterKey, MasterKeySet } from '../keys.js';
-import { classify } from '../value.js';
+import type { MasterKey, MasterKeySet } from './keys.js';
+import { classify } from './value.js';
 
 /** A value as its header shows it. */
 export type ValueEvidence =
