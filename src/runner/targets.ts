@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { InvalidInputError } from '../errors.js';
-import type { AdminSession, Dialect, ServerIdentity } from '../dialects/dialect.js';
+import { type AdminSession, type Dialect, knownCluster, type ServerIdentity } from '../dialects/dialect.js';
 import {
   addressKey,
   databaseAddress,
@@ -86,19 +86,51 @@ export async function openTargets(targets: readonly Target[]): Promise<OpenTarge
         throw err;
       }
     }
+    refuseUnknownServers(open);
     // Different URLs may still reach one database (localhost and 127.0.0.1): the servers say.
     refuseSameDatabase(
-      open.map(({ target, identity }) => ({
-        target,
-        key: JSON.stringify([identity.cluster, identity.database]),
-        described: `database "${identity.database}" on one server (as the server reports it)`,
-      })),
+      open.map(({ target, identity }) =>
+        knownCluster(identity.cluster)
+          ? {
+              target,
+              key: JSON.stringify([identity.cluster, identity.database]),
+              described: `database "${identity.database}" on one server (as the server reports it)`,
+            }
+          : undefined,
+      ),
     );
   } catch (err) {
     await closeTargets(open);
     throw err;
   }
   return open;
+}
+
+/**
+ * Targets share roles when their servers say they are one (the cluster id).
+ * A server that could not say who it is may be the same as any other of its
+ * engine: treated as its own, the role would be created twice and the second
+ * CREATE fail; merged, a role would be missing on one server. So: exit 2
+ * naming the targets, before anything is written, unless it is the only
+ * target of its engine.
+ */
+export function refuseUnknownServers(
+  targets: readonly {
+    target: Pick<Target, 'name'>;
+    dialect: Pick<Dialect, 'engine'>;
+    identity: Pick<ServerIdentity, 'cluster'>;
+  }[],
+): void {
+  for (const t of targets.filter((o) => !knownCluster(o.identity.cluster))) {
+    const others = targets.filter((o) => o !== t && o.dialect.engine === t.dialect.engine);
+    if (others.length === 0) continue;
+    throw new InvalidInputError(
+      `target ${t.target.name}: its ${t.dialect.engine} server does not say which server it is, so dbwarden cannot tell whether it holds the roles of target(s) ${others.map((o) => o.target.name).join(', ')}; nothing was changed`,
+      {
+        hint: `let the admin user of target ${t.target.name} read the server identity docs/${t.dialect.engine}.md names (or manage this target with a config of its own)`,
+      },
+    );
+  }
 }
 
 /**

@@ -33,7 +33,7 @@ interface AdvisoryLock {
 
 export async function connectPostgres(url: string, target: string): Promise<AdminSession> {
   const client = await openClient(url, target);
-  return new PostgresSession(client, url, target);
+  return new PostgresSession(client, target);
 }
 
 /** Connects, naming the target (never the URL: it holds a password) when that fails. */
@@ -64,7 +64,6 @@ class PostgresSession implements AdminSession {
 
   constructor(
     private readonly client: pg.Client,
-    private readonly url: string,
     private readonly target: string,
   ) {}
 
@@ -80,14 +79,17 @@ class PostgresSession implements AdminSession {
     const { rows } = await this.query<{
       database: string;
       version: string;
-      system_id: string | null;
+      control: boolean;
+      start_time: boolean;
+      port: string;
       conforming: string;
       version_num: string;
     }>(
       'read the server identity',
       `select current_database() as database, current_setting('server_version') as version,
-              case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
-                   then (select system_identifier::text from pg_catalog.pg_control_system()) end as system_id,
+              has_function_privilege('pg_catalog.pg_control_system()', 'execute') as control,
+              has_function_privilege('pg_catalog.pg_postmaster_start_time()', 'execute') as start_time,
+              current_setting('port') as port,
               current_setting('standard_conforming_strings') as conforming,
               current_setting('server_version_num') as version_num`,
     );
@@ -99,13 +101,38 @@ class PostgresSession implements AdminSession {
       });
     }
     return {
-      cluster: row.system_id ? `postgres:${row.system_id}` : `postgres:${hostAndPort(this.url)}`,
+      cluster: clusterId({ ...(await this.serverMarks(row)), port: row.port }),
       database: row.database,
       defaultSchema: 'public',
       version: `PostgreSQL ${row.version}`,
       flavor: 'postgresql',
       versionNumber: Number(row.version_num),
     };
+  }
+
+  /**
+   * The functions that tell servers apart, each only when the admin may call
+   * it: the server checks EXECUTE when it prepares an expression, even in a
+   * CASE branch that never runs, so one query cannot ask "if allowed".
+   */
+  private async serverMarks(may: {
+    readonly control: boolean;
+    readonly start_time: boolean;
+  }): Promise<{ system_id: string | null; started: string | null }> {
+    const systemId = may.control
+      ? await this.query<{ id: string }>(
+          'read the system identifier',
+          'select system_identifier::text as id from pg_catalog.pg_control_system()',
+        )
+      : undefined;
+    const started = may.start_time
+      ? await this.query<{ at: string }>(
+          'read the server start time',
+          `select to_char(pg_catalog.pg_postmaster_start_time() at time zone 'UTC',
+                          'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at`,
+        )
+      : undefined;
+    return { system_id: systemId?.rows[0]?.id ?? null, started: started?.rows[0]?.at ?? null };
   }
 
   async introspect(request: IntrospectRequest): Promise<TargetSnapshot> {
@@ -334,12 +361,21 @@ export function databaseError(err: unknown, context: string, hint?: string): Dat
   });
 }
 
-/** `host:port` of a URL, for a cluster id when the server does not tell its own. */
-function hostAndPort(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}`;
-  } catch {
-    return 'unknown';
-  }
+/**
+ * Which server this is, as the server says (never from the URL: one server has
+ * many names, and a proxy or a socket path may put two servers behind one).
+ * `system_identifier` when the admin may read it (hosted services and some
+ * DBAs revoke pg_control_system()); else the postmaster's start time to the
+ * microsecond and its port, which every role may read by default: one server
+ * until it restarts (a restart between plan and apply makes the plan stale).
+ * Neither readable: unknown, which the runner refuses to merge (knownCluster).
+ */
+export function clusterId(row: {
+  readonly system_id: string | null;
+  readonly started: string | null;
+  readonly port: string;
+}): string {
+  if (row.system_id) return `postgres:${row.system_id}`;
+  if (row.started) return `postgres:started-${row.started}-port-${row.port}`;
+  return 'postgres:unknown';
 }
