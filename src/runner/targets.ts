@@ -3,6 +3,7 @@
  * engine choice, and closing everything again whatever happens.
  */
 import fs from 'node:fs';
+import { loginUrlProblem } from '../credentials/login-url.js';
 import { InvalidInputError } from '../errors.js';
 import { type AdminSession, type Dialect, knownCluster, type ServerIdentity } from '../dialects/dialect.js';
 import {
@@ -61,12 +62,27 @@ function describeSource(target: Target): string {
   return target.url.from === 'file' ? target.url.path : 'url';
 }
 
+/**
+ * Exit 2 naming the target when no component URL can be made from its admin
+ * URL (an "@" after the host, a parameter that is not percent-encoded):
+ * found before connecting, not after the roles were changed.
+ */
+function refuseUnusableUrl(target: Target, url: string): void {
+  const problem = loginUrlProblem(url);
+  if (problem === undefined) return;
+  throw new InvalidInputError(
+    `target ${target.name} (${describeSource(target)}): ${problem.message}`,
+    problem.hint === undefined ? {} : { hint: problem.hint },
+  );
+}
+
 /** Sessions on every target, in name order. On any failure the ones already open are closed. */
 export async function openTargets(targets: readonly Target[]): Promise<OpenTarget[]> {
   const sorted = [...targets].sort((a, b) => compareText(a.name, b.name));
   // Resolve every URL and engine first: bad input exits 2 before any connection.
   const resolved = sorted.map((target) => {
     const { url, engine } = resolveTarget(target);
+    refuseUnusableUrl(target, url);
     return { target, url, dialect: dialectFor(engine) };
   });
   refuseSameDatabase(

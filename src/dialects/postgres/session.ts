@@ -13,6 +13,7 @@ import type {
   TargetSnapshot,
 } from '../dialect.js';
 import { waitForLock } from '../lock-wait.js';
+import { databaseError, sanitizePostgresMessage, sqlState } from './errors.js';
 import { introspectTarget } from './introspect.js';
 
 /** pg_advisory_xact_lock(key1, key2): "dbwa" and "rd" + 1; the same on every database. */
@@ -51,7 +52,7 @@ export async function openClient(url: string, target: string): Promise<pg.Client
     await client.end().catch(() => undefined);
     throw databaseError(
       err,
-      `target ${target}: could not connect`,
+      { target, action: 'connect' },
       'check the URL, that the server runs, and that it accepts this user',
     );
   }
@@ -94,9 +95,15 @@ class PostgresSession implements AdminSession {
               current_setting('server_version_num') as version_num`,
     );
     const row = rows[0];
-    if (!row) throw new DatabaseError(`target ${this.target}: the server returned no identity`);
+    if (!row)
+      throw new DatabaseError(`target ${this.target}: the server returned no identity`, {
+        target: this.target,
+        action: 'read the server identity',
+      });
     if (row.conforming !== 'on') {
       throw new DatabaseError(`target ${this.target}: standard_conforming_strings is off`, {
+        target: this.target,
+        action: 'read the server identity',
         hint: 'dbwarden quotes literals the standard way; turn standard_conforming_strings on for its user',
       });
     }
@@ -144,7 +151,7 @@ class PostgresSession implements AdminSession {
     try {
       return await introspectTarget(this.client, cluster, request);
     } catch (err) {
-      throw databaseError(err, `target ${this.target}: could not read the catalog`);
+      throw databaseError(err, { target: this.target, action: 'read the catalog' });
     } finally {
       if (ownSnapshot) await this.client.query('COMMIT').catch(() => undefined);
     }
@@ -185,14 +192,17 @@ class PostgresSession implements AdminSession {
     } catch (err) {
       // setLocal's errors already say what failed on which target.
       if (err instanceof DatabaseError) throw err;
-      throw databaseError(err, `target ${this.target}: could not take dbwarden's lock`);
+      throw databaseError(err, { target: this.target, action: "take dbwarden's lock" });
     }
     if (!taken) {
       throw new DatabaseError(
         `target ${this.target}: another dbwarden run held the lock for more than ${waitSeconds}s`,
         {
           hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+          target: this.target,
+          action: `take the ${advisory.kind}`,
           code: '55P03',
+          sqlState: '55P03',
         },
       );
     }
@@ -279,9 +289,13 @@ class PostgresSession implements AdminSession {
    */
   async run(statement: Statement): Promise<void> {
     const warnings: string[] = [];
+    const codes: string[] = [];
     const onNotice = (notice: { severity?: string; message?: string; code?: string }) => {
-      if (notice.severity === 'WARNING')
-        warnings.push(`${notice.message ?? 'warning'} (SQLSTATE ${notice.code ?? '?'})`);
+      if (notice.severity !== 'WARNING') return;
+      warnings.push(
+        `${sanitizePostgresMessage(notice.message ?? 'warning')} (SQLSTATE ${notice.code ?? '?'})`,
+      );
+      if (notice.code) codes.push(notice.code);
     };
     this.client.on('notice', onNotice);
     try {
@@ -294,6 +308,9 @@ class PostgresSession implements AdminSession {
         `target ${this.target}: could not ${statement.intent}: ${warnings.join('; ')}`,
         {
           hint: 'the admin user needs the privilege WITH GRANT OPTION, or to own the object, or to be superuser',
+          target: this.target,
+          action: statement.intent,
+          ...(codes.length === 1 && codes[0] ? { code: codes[0], sqlState: codes[0] } : {}),
         },
       );
     }
@@ -336,30 +353,13 @@ class PostgresSession implements AdminSession {
     try {
       return await this.client.query<R>(sql, values);
     } catch (err) {
-      throw databaseError(err, `target ${this.target}: could not ${intent}`);
+      throw databaseError(err, { target: this.target, action: intent });
     }
   }
 }
 
-export function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * A server or network error as a DatabaseError. Only the server's message is
- * kept (never the statement); anything shaped like a verifier is blanked.
- */
-export function databaseError(err: unknown, context: string, hint?: string): DatabaseError {
-  const raw = err instanceof Error ? err.message : String(err);
-  const message = raw.replace(/SCRAM-SHA-256\$[^\s'"]*/g, '<redacted>');
-  const code = sqlState(err);
-  const suffix = code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
-  return new DatabaseError(`${context}: ${message}${suffix}`, {
-    ...(hint ? { hint } : {}),
-    ...(code ? { code } : {}),
-  });
-}
+// The store's SQL (secrets.ts) imports these from here.
+export { databaseError, sqlState } from './errors.js';
 
 /**
  * Which server this is, as the server says (never from the URL: one server has
