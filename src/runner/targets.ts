@@ -71,7 +71,7 @@ function refuseUnusableUrl(target: Target, url: string): void {
   const problem = loginUrlProblem(url);
   if (problem === undefined) return;
   throw new InvalidInputError(
-    `target ${target.name} (${describeSource(target)}): ${problem.message}`,
+    `target ${target.name}: ${problem.message.replace(/^admin URL: /, '')}`,
     problem.hint === undefined ? {} : { hint: problem.hint },
   );
 }
