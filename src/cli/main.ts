@@ -150,7 +150,10 @@ function reportError(err: unknown, format: OutputFormat, io: CliIo): number {
     if (format === 'json') {
       const diagnostics = err instanceof InvalidInputError ? err.diagnostics : [];
       printJson(
-        { ok: false, error: { kind: err.name, message: err.message, hint: err.hint, diagnostics } },
+        {
+          ok: false,
+          error: { kind: err.name, message: err.message, hint: err.hint, diagnostics, ...err.details() },
+        },
         io,
       );
     } else {

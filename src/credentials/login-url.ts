@@ -5,6 +5,7 @@
  * URLs are split by hand (util/url-parts.ts), not with WHATWG `URL`.
  */
 import { engineForScheme } from '../dialects/engines.js';
+import { InvalidInputError } from '../errors.js';
 import { loginSslParam, MYSQL_LOGIN_URL_PARAMS } from '../dialects/mysql/url-params.js';
 import { POSTGRES_LOGIN_URL_PARAMS } from '../dialects/postgres/url-params.js';
 import type { EngineName } from '../policy/model.js';
@@ -55,7 +56,9 @@ function loginQuery(scheme: string, query: string | undefined): string | undefin
     const value = paramValue(param);
     // Named, never shown: the value may hold a secret.
     if (value === undefined)
-      throw new TypeError(`admin URL: the ${name} parameter is not percent-encoded correctly`);
+      throw new InvalidInputError(`admin URL: the ${name} parameter is not percent-encoded correctly`, {
+        hint: 'percent-encode "%" as %25 in the parameter value',
+      });
     return [`${encodeURIComponent(name)}=${encodeURIComponent(rewrite(value))}`];
   });
   return kept.join('&');
@@ -79,17 +82,37 @@ function join(parts: UrlParts, userinfo: string | undefined, query: string | und
  * the URL or a parameter's value.
  */
 export function loginUrl(adminUrl: string, username: string, password: string): string {
+  // Programming errors: dbwarden makes the login names and passwords itself.
   if (username === '') throw new TypeError('login user name must not be empty');
   if (password === '') throw new TypeError('login password must not be empty');
   const parts = splitUrl(adminUrl);
-  if (!parts) throw new TypeError('admin URL must have the form scheme://[userinfo@]host[:port][/database]');
+  if (!parts) {
+    throw new InvalidInputError('admin URL must have the form scheme://[userinfo@]host[:port][/database]', {
+      hint: 'write the URL as scheme://user:password@host:port/database',
+    });
+  }
   if (isAmbiguous(parts)) {
-    throw new TypeError(
+    throw new InvalidInputError(
       'admin URL has an "@" after its host: percent-encode "@", "/", "?" and "#" in its user name and password',
+      { hint: 'e.g. write p@ss as p%40ss' },
     );
   }
   const query = loginQuery(parts.scheme, parts.query);
   return join(parts, `${encodeURIComponent(username)}:${encodeURIComponent(password)}`, query);
+}
+
+/**
+ * Why no login URL can be made from this admin URL (exit 2, never quoting
+ * it), or undefined: checked before anything connects or is written.
+ */
+export function loginUrlProblem(adminUrl: string): InvalidInputError | undefined {
+  try {
+    loginUrl(adminUrl, 'login', 'password');
+    return undefined;
+  } catch (err) {
+    if (err instanceof InvalidInputError) return err;
+    throw err;
+  }
 }
 
 /**

@@ -84,10 +84,11 @@ function applyFailed(err: unknown, t: OpenTarget, committed: readonly string[]):
     : `on target ${target} the statements before the failed one stay in effect (each commits on its own), and the targets after it were not touched`;
   const rerun = `${done}${failed}. Fix the cause and run apply again: it continues from where this run stopped`;
   const hint = err instanceof DbwardenError && err.hint ? `${err.hint}\n  ${rerun}` : rerun;
-  if (err instanceof DatabaseError)
-    return new DatabaseError(err.message, { hint, ...(err.code ? { code: err.code } : {}) });
+  if (err instanceof DatabaseError) return err.withHint(hint);
   if (err instanceof DbwardenError) return err;
   return new DatabaseError(`target ${target}: ${err instanceof Error ? err.message : 'unknown error'}`, {
     hint,
+    target,
+    action: 'apply',
   });
 }

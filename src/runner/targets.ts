@@ -3,8 +3,9 @@
  * engine choice, and closing everything again whatever happens.
  */
 import fs from 'node:fs';
+import { loginUrlProblem } from '../credentials/login-url.js';
 import { InvalidInputError } from '../errors.js';
-import type { AdminSession, Dialect, ServerIdentity } from '../dialects/dialect.js';
+import { type AdminSession, type Dialect, knownCluster, type ServerIdentity } from '../dialects/dialect.js';
 import {
   addressKey,
   databaseAddress,
@@ -61,12 +62,27 @@ function describeSource(target: Target): string {
   return target.url.from === 'file' ? target.url.path : 'url';
 }
 
+/**
+ * Exit 2 naming the target when no component URL can be made from its admin
+ * URL (an "@" after the host, a parameter that is not percent-encoded):
+ * found before connecting, not after the roles were changed.
+ */
+function refuseUnusableUrl(target: Target, url: string): void {
+  const problem = loginUrlProblem(url);
+  if (problem === undefined) return;
+  throw new InvalidInputError(
+    `target ${target.name}: ${problem.message.replace(/^admin URL: /, '')}`,
+    problem.hint === undefined ? {} : { hint: problem.hint },
+  );
+}
+
 /** Sessions on every target, in name order. On any failure the ones already open are closed. */
 export async function openTargets(targets: readonly Target[]): Promise<OpenTarget[]> {
   const sorted = [...targets].sort((a, b) => compareText(a.name, b.name));
   // Resolve every URL and engine first: bad input exits 2 before any connection.
   const resolved = sorted.map((target) => {
     const { url, engine } = resolveTarget(target);
+    refuseUnusableUrl(target, url);
     return { target, url, dialect: dialectFor(engine) };
   });
   refuseSameDatabase(
@@ -86,19 +102,51 @@ export async function openTargets(targets: readonly Target[]): Promise<OpenTarge
         throw err;
       }
     }
+    refuseUnknownServers(open);
     // Different URLs may still reach one database (localhost and 127.0.0.1): the servers say.
     refuseSameDatabase(
-      open.map(({ target, identity }) => ({
-        target,
-        key: JSON.stringify([identity.cluster, identity.database]),
-        described: `database "${identity.database}" on one server (as the server reports it)`,
-      })),
+      open.map(({ target, identity }) =>
+        knownCluster(identity.cluster)
+          ? {
+              target,
+              key: JSON.stringify([identity.cluster, identity.database]),
+              described: `database "${identity.database}" on one server (as the server reports it)`,
+            }
+          : undefined,
+      ),
     );
   } catch (err) {
     await closeTargets(open);
     throw err;
   }
   return open;
+}
+
+/**
+ * Targets share roles when their servers say they are one (the cluster id).
+ * A server that could not say who it is may be the same as any other of its
+ * engine: treated as its own, the role would be created twice and the second
+ * CREATE fail; merged, a role would be missing on one server. So: exit 2
+ * naming the targets, before anything is written, unless it is the only
+ * target of its engine.
+ */
+export function refuseUnknownServers(
+  targets: readonly {
+    target: Pick<Target, 'name'>;
+    dialect: Pick<Dialect, 'engine'>;
+    identity: Pick<ServerIdentity, 'cluster'>;
+  }[],
+): void {
+  for (const t of targets.filter((o) => !knownCluster(o.identity.cluster))) {
+    const others = targets.filter((o) => o !== t && o.dialect.engine === t.dialect.engine);
+    if (others.length === 0) continue;
+    throw new InvalidInputError(
+      `target ${t.target.name}: its ${t.dialect.engine} server does not say which server it is, so dbwarden cannot tell whether it holds the roles of target(s) ${others.map((o) => o.target.name).join(', ')}; nothing was changed`,
+      {
+        hint: `let the admin user of target ${t.target.name} read the server identity docs/${t.dialect.engine}.md names (or manage this target with a config of its own)`,
+      },
+    );
+  }
 }
 
 /**

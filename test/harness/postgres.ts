@@ -90,6 +90,19 @@ export async function startPostgres(): Promise<PostgresServer> {
   return { adminUrl: server.adminUrl, logFile: server.logFile, source, version, stop: server.stop };
 }
 
+/** A second server of our own, even when the suite's server came from DBWARDEN_TEST_PG_URL. */
+export async function startSecondPostgres(): Promise<PostgresServer> {
+  const saved = { url: process.env.DBWARDEN_TEST_PG_URL, source: process.env.DBWARDEN_TEST_PG_SOURCE };
+  delete process.env.DBWARDEN_TEST_PG_URL;
+  if (saved.source === 'env') delete process.env.DBWARDEN_TEST_PG_SOURCE;
+  try {
+    return await startPostgres();
+  } finally {
+    if (saved.url !== undefined) process.env.DBWARDEN_TEST_PG_URL = saved.url;
+    if (saved.source !== undefined) process.env.DBWARDEN_TEST_PG_SOURCE = saved.source;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- env
 
 async function useEnvUrl(url: string | undefined): Promise<StartedServer> {

@@ -23,7 +23,7 @@ export const mysqlDialect: Dialect = {
       const lines = (grants as Record<string, unknown>[]).map((g) => String(Object.values(g)[0]));
       return effectivePrivilegesFromGrants(lines, schemas);
     } catch (err) {
-      throw databaseError(err, `target ${target}: could not read the login's privileges`);
+      throw databaseError(err, { target, action: "read the login's privileges" });
     } finally {
       await connection.end().catch(() => undefined);
     }

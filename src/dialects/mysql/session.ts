@@ -19,6 +19,7 @@ import type {
   TargetSnapshot,
 } from '../dialect.js';
 import { waitForLock } from '../lock-wait.js';
+import { databaseError, errorCode } from './errors.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
 import { parseSslParam } from './url-params.js';
@@ -66,7 +67,7 @@ export async function openConnection(url: string, target: string): Promise<mysql
     await connection?.end().catch(() => undefined);
     throw databaseError(
       err,
-      `target ${target}: could not connect`,
+      { target, action: 'connect' },
       'check the URL, that the server runs, and that it accepts this user',
     );
   }
@@ -131,9 +132,15 @@ class MysqlSession implements AdminSession {
       'read the server identity',
       'select database() as db, version() as version, @@hostname as hostname, @@port as port, @@datadir as datadir',
     );
-    if (!row) throw new DatabaseError(`target ${this.target}: the server returned no identity`);
+    if (!row)
+      throw new DatabaseError(`target ${this.target}: the server returned no identity`, {
+        target: this.target,
+        action: 'read the server identity',
+      });
     if (row.db === null || row.db === undefined) {
       throw new DatabaseError(`target ${this.target}: the URL names no database`, {
+        target: this.target,
+        action: 'read the server identity',
         hint: 'end the URL with /<database>, e.g. mysql://admin:...@db:3306/nova_api',
       });
     }
@@ -167,7 +174,7 @@ class MysqlSession implements AdminSession {
     } catch (err) {
       throw databaseError(
         err,
-        `target ${this.target}: could not read the grant tables`,
+        { target: this.target, action: 'read the grant tables' },
         'the admin user needs SELECT on the mysql database',
       );
     }
@@ -208,6 +215,8 @@ class MysqlSession implements AdminSession {
         `target ${this.target}: another dbwarden run held the lock for more than ${wait}s`,
         {
           hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+          target: this.target,
+          action: "take dbwarden's lock",
           code: 'LOCK_TIMEOUT',
         },
       );
@@ -236,7 +245,7 @@ class MysqlSession implements AdminSession {
     try {
       await this.connection.query(statement.sql);
     } catch (err) {
-      throw databaseError(err, `target ${this.target}: could not ${statement.intent}`, hintFor(err));
+      throw databaseError(err, { target: this.target, action: statement.intent }, hintFor(err));
     }
   }
 
@@ -277,7 +286,7 @@ class MysqlSession implements AdminSession {
       const [rows] = await this.connection.query(sql, values);
       return rows as Record<string, unknown>[];
     } catch (err) {
-      throw databaseError(err, `target ${this.target}: could not ${intent}`);
+      throw databaseError(err, { target: this.target, action: intent });
     }
   }
 }
@@ -296,27 +305,5 @@ function hintFor(err: unknown): string | undefined {
   }
 }
 
-export function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * A server or network error as a DatabaseError. Only the server's message is
- * kept, with any quoted SQL fragment (`near '...'`) and anything shaped like
- * a password hash removed: syntax errors quote the statement.
- */
-export function databaseError(err: unknown, context: string, hint?: string): DatabaseError {
-  const raw = err instanceof Error ? err.message : String(err);
-  const message = raw
-    .replace(/near '[\s\S]*' at line \d+/g, "near '<statement not shown>'")
-    .replace(/\*[0-9A-Fa-f]{40}/g, '<redacted>')
-    .replace(/\$A\$\d{3}\$[^\s'"]*/g, '<redacted>');
-  const code = errorCode(err);
-  const errno = (err as { errno?: unknown } | null)?.errno;
-  const suffix = code ? ` (${code}${typeof errno === 'number' ? ` ${errno}` : ''})` : '';
-  return new DatabaseError(`${context}: ${message}${suffix}`, {
-    ...(hint ? { hint } : {}),
-    ...(code ? { code } : {}),
-  });
-}
+// The store's SQL (secrets.ts) imports these from here.
+export { databaseError, errorCode } from './errors.js';

@@ -20,7 +20,7 @@ export const postgresDialect: Dialect = {
     try {
       return await effectivePrivilegesOf(client, schemas);
     } catch (err) {
-      throw databaseError(err, `target ${target}: could not read the login's privileges`);
+      throw databaseError(err, { target, action: "read the login's privileges" });
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -13,6 +13,7 @@ import type {
   TargetSnapshot,
 } from '../dialect.js';
 import { waitForLock } from '../lock-wait.js';
+import { databaseError, sanitizePostgresMessage, sqlState } from './errors.js';
 import { introspectTarget } from './introspect.js';
 
 /** pg_advisory_xact_lock(key1, key2): "dbwa" and "rd" + 1; the same on every database. */
@@ -33,7 +34,7 @@ interface AdvisoryLock {
 
 export async function connectPostgres(url: string, target: string): Promise<AdminSession> {
   const client = await openClient(url, target);
-  return new PostgresSession(client, url, target);
+  return new PostgresSession(client, target);
 }
 
 /** Connects, naming the target (never the URL: it holds a password) when that fails. */
@@ -51,7 +52,7 @@ export async function openClient(url: string, target: string): Promise<pg.Client
     await client.end().catch(() => undefined);
     throw databaseError(
       err,
-      `target ${target}: could not connect`,
+      { target, action: 'connect' },
       'check the URL, that the server runs, and that it accepts this user',
     );
   }
@@ -64,7 +65,6 @@ class PostgresSession implements AdminSession {
 
   constructor(
     private readonly client: pg.Client,
-    private readonly url: string,
     private readonly target: string,
   ) {}
 
@@ -80,32 +80,66 @@ class PostgresSession implements AdminSession {
     const { rows } = await this.query<{
       database: string;
       version: string;
-      system_id: string | null;
+      control: boolean;
+      start_time: boolean;
+      port: string;
       conforming: string;
       version_num: string;
     }>(
       'read the server identity',
       `select current_database() as database, current_setting('server_version') as version,
-              case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
-                   then (select system_identifier::text from pg_catalog.pg_control_system()) end as system_id,
+              has_function_privilege('pg_catalog.pg_control_system()', 'execute') as control,
+              has_function_privilege('pg_catalog.pg_postmaster_start_time()', 'execute') as start_time,
+              current_setting('port') as port,
               current_setting('standard_conforming_strings') as conforming,
               current_setting('server_version_num') as version_num`,
     );
     const row = rows[0];
-    if (!row) throw new DatabaseError(`target ${this.target}: the server returned no identity`);
+    if (!row)
+      throw new DatabaseError(`target ${this.target}: the server returned no identity`, {
+        target: this.target,
+        action: 'read the server identity',
+      });
     if (row.conforming !== 'on') {
       throw new DatabaseError(`target ${this.target}: standard_conforming_strings is off`, {
+        target: this.target,
+        action: 'read the server identity',
         hint: 'dbwarden quotes literals the standard way; turn standard_conforming_strings on for its user',
       });
     }
     return {
-      cluster: row.system_id ? `postgres:${row.system_id}` : `postgres:${hostAndPort(this.url)}`,
+      cluster: clusterId({ ...(await this.serverMarks(row)), port: row.port }),
       database: row.database,
       defaultSchema: 'public',
       version: `PostgreSQL ${row.version}`,
       flavor: 'postgresql',
       versionNumber: Number(row.version_num),
     };
+  }
+
+  /**
+   * The functions that tell servers apart, each only when the admin may call
+   * it: the server checks EXECUTE when it prepares an expression, even in a
+   * CASE branch that never runs, so one query cannot ask "if allowed".
+   */
+  private async serverMarks(may: {
+    readonly control: boolean;
+    readonly start_time: boolean;
+  }): Promise<{ system_id: string | null; started: string | null }> {
+    const systemId = may.control
+      ? await this.query<{ id: string }>(
+          'read the system identifier',
+          'select system_identifier::text as id from pg_catalog.pg_control_system()',
+        )
+      : undefined;
+    const started = may.start_time
+      ? await this.query<{ at: string }>(
+          'read the server start time',
+          `select to_char(pg_catalog.pg_postmaster_start_time() at time zone 'UTC',
+                          'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at`,
+        )
+      : undefined;
+    return { system_id: systemId?.rows[0]?.id ?? null, started: started?.rows[0]?.at ?? null };
   }
 
   async introspect(request: IntrospectRequest): Promise<TargetSnapshot> {
@@ -117,7 +151,7 @@ class PostgresSession implements AdminSession {
     try {
       return await introspectTarget(this.client, cluster, request);
     } catch (err) {
-      throw databaseError(err, `target ${this.target}: could not read the catalog`);
+      throw databaseError(err, { target: this.target, action: 'read the catalog' });
     } finally {
       if (ownSnapshot) await this.client.query('COMMIT').catch(() => undefined);
     }
@@ -158,14 +192,17 @@ class PostgresSession implements AdminSession {
     } catch (err) {
       // setLocal's errors already say what failed on which target.
       if (err instanceof DatabaseError) throw err;
-      throw databaseError(err, `target ${this.target}: could not take dbwarden's lock`);
+      throw databaseError(err, { target: this.target, action: "take dbwarden's lock" });
     }
     if (!taken) {
       throw new DatabaseError(
         `target ${this.target}: another dbwarden run held the lock for more than ${waitSeconds}s`,
         {
           hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+          target: this.target,
+          action: `take the ${advisory.kind}`,
           code: '55P03',
+          sqlState: '55P03',
         },
       );
     }
@@ -252,9 +289,13 @@ class PostgresSession implements AdminSession {
    */
   async run(statement: Statement): Promise<void> {
     const warnings: string[] = [];
+    const codes: string[] = [];
     const onNotice = (notice: { severity?: string; message?: string; code?: string }) => {
-      if (notice.severity === 'WARNING')
-        warnings.push(`${notice.message ?? 'warning'} (SQLSTATE ${notice.code ?? '?'})`);
+      if (notice.severity !== 'WARNING') return;
+      warnings.push(
+        `${sanitizePostgresMessage(notice.message ?? 'warning')} (SQLSTATE ${notice.code ?? '?'})`,
+      );
+      if (notice.code) codes.push(notice.code);
     };
     this.client.on('notice', onNotice);
     try {
@@ -267,6 +308,9 @@ class PostgresSession implements AdminSession {
         `target ${this.target}: could not ${statement.intent}: ${warnings.join('; ')}`,
         {
           hint: 'the admin user needs the privilege WITH GRANT OPTION, or to own the object, or to be superuser',
+          target: this.target,
+          action: statement.intent,
+          ...(codes.length === 1 && codes[0] ? { code: codes[0], sqlState: codes[0] } : {}),
         },
       );
     }
@@ -309,37 +353,29 @@ class PostgresSession implements AdminSession {
     try {
       return await this.client.query<R>(sql, values);
     } catch (err) {
-      throw databaseError(err, `target ${this.target}: could not ${intent}`);
+      throw databaseError(err, { target: this.target, action: intent });
     }
   }
 }
 
-export function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+// The store's SQL (secrets.ts) imports these from here.
+export { databaseError, sqlState } from './errors.js';
 
 /**
- * A server or network error as a DatabaseError. Only the server's message is
- * kept (never the statement); anything shaped like a verifier is blanked.
+ * Which server this is, as the server says (never from the URL: one server has
+ * many names, and a proxy or a socket path may put two servers behind one).
+ * `system_identifier` when the admin may read it (hosted services and some
+ * DBAs revoke pg_control_system()); else the postmaster's start time to the
+ * microsecond and its port, which every role may read by default: one server
+ * until it restarts (a restart between plan and apply makes the plan stale).
+ * Neither readable: unknown, which the runner refuses to merge (knownCluster).
  */
-export function databaseError(err: unknown, context: string, hint?: string): DatabaseError {
-  const raw = err instanceof Error ? err.message : String(err);
-  const message = raw.replace(/SCRAM-SHA-256\$[^\s'"]*/g, '<redacted>');
-  const code = sqlState(err);
-  const suffix = code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
-  return new DatabaseError(`${context}: ${message}${suffix}`, {
-    ...(hint ? { hint } : {}),
-    ...(code ? { code } : {}),
-  });
-}
-
-/** `host:port` of a URL, for a cluster id when the server does not tell its own. */
-function hostAndPort(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}`;
-  } catch {
-    return 'unknown';
-  }
+export function clusterId(row: {
+  readonly system_id: string | null;
+  readonly started: string | null;
+  readonly port: string;
+}): string {
+  if (row.system_id) return `postgres:${row.system_id}`;
+  if (row.started) return `postgres:started-${row.started}-port-${row.port}`;
+  return 'postgres:unknown';
 }

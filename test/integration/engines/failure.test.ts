@@ -85,4 +85,29 @@ describe.each(ENGINES)('a refused statement on $title', (engine) => {
       [`${s.app}_web_role`, engine.expectedMark(s.app)],
     ]);
   });
+
+  it('gives the refusal as JSON with its target, action and the server codes as fields (issue 16, point 6)', async () => {
+    s.writePolicies([
+      { component: 'api', tables: { services: ['select'] } },
+      { component: 'old', tables: { services: ['select', 'update'] } },
+    ]);
+    expect((await s.cli('apply')).code).toBe(0);
+    await engine.refuseDrop.block(s, 'old');
+    s.writePolicies([{ component: 'api', tables: { services: ['select'] } }]);
+    try {
+      const json = await s.cli('apply', '--format', 'json');
+      expect(json.code).toBe(1);
+      const { error } = JSON.parse(json.stdout) as { error: Record<string, unknown> };
+      expect(error).toMatchObject({ kind: 'DatabaseError', target: 'main1' });
+      expect(String(error.message)).toContain(`target main1: could not ${String(error.action)}`);
+      expect(String(error.action)).toContain(`${s.app}_old`);
+      expect(error.sqlState).toMatch(/^[0-9A-Z]{5}$/);
+      expect(typeof error.code).toBe('string');
+      if (!engine.transactionalDdl) expect(typeof error.errno).toBe('number');
+      for (const sql of engine.rawSqlWords) expect(json.stdout).not.toContain(sql);
+    } finally {
+      await engine.refuseDrop.unblock(s, 'old');
+    }
+    expect((await s.cli('apply')).code).toBe(0);
+  });
 });

@@ -54,6 +54,29 @@ describe.each(ENGINES)('query parameters of the admin URL on $title', (engine) =
     expect(await engine.whoami(url)).toBe(`${s.app}_api`);
     expect((await runCli(s.dir, env, ['verify'])).code).toBe(0);
   });
+
+  it('refuses (exit 2, before connecting) an admin URL in a urlFile with an "@" after its host', async () => {
+    const before = fs.readFileSync(path.join(s.credentialsDir, 'api.json'), 'utf8');
+    // An unencoded "/" in the password: where the host starts depends on who reads it.
+    const ambiguous = s.db.url.replace(/:([^:@/]*)@/, `:$1/${SECRET}@`);
+    expect(ambiguous).not.toBe(s.db.url);
+    const configFile = path.join(s.dir, 'dbwarden.yaml');
+    const configText = fs.readFileSync(configFile, 'utf8');
+    expect(configText).toContain('url: ${MAIN_URL}');
+    fs.writeFileSync(configFile, configText.replace('url: ${MAIN_URL}', 'urlFile: main-url'));
+    fs.writeFileSync(path.join(s.dir, 'main-url'), `${ambiguous}\n`);
+    try {
+      const applied = await runCli(s.dir, s.env, ['apply', '--format', 'json']);
+      expect(applied.code, applied.stdout + applied.stderr).toBe(2);
+      const { error } = JSON.parse(applied.stdout) as { error: { kind: string; message: string } };
+      expect(error.kind).toBe('InvalidInputError');
+      expect(error.message).toContain('target main1: admin URL has an "@" after its host: percent-encode');
+      expect(`${applied.stdout}${applied.stderr}`).not.toContain(SECRET);
+      expect(fs.readFileSync(path.join(s.credentialsDir, 'api.json'), 'utf8')).toBe(before);
+    } finally {
+      fs.writeFileSync(configFile, configText);
+    }
+  });
 });
 
 describe.each(ENGINES.filter((e) => e.family === 'mysql'))('a malformed ssl option on $title', (engine) => {

@@ -13,22 +13,9 @@ import {
   uniqueName,
   withClient,
 } from '../../harness/databases.js';
-import { type PostgresServer, startPostgres } from '../../harness/postgres.js';
+import { type PostgresServer, startSecondPostgres } from '../../harness/postgres.js';
 import { runCli, writeDeployment, writePolicy } from '../engines/scenario.js';
 import { generatePassword } from '../../../src/credentials/password.js';
-
-/** A second server of our own, even when the suite's server came from DBWARDEN_TEST_PG_URL. */
-async function startSecondServer(): Promise<PostgresServer> {
-  const saved = { url: process.env.DBWARDEN_TEST_PG_URL, source: process.env.DBWARDEN_TEST_PG_SOURCE };
-  delete process.env.DBWARDEN_TEST_PG_URL;
-  if (saved.source === 'env') delete process.env.DBWARDEN_TEST_PG_SOURCE;
-  try {
-    return await startPostgres();
-  } finally {
-    if (saved.url !== undefined) process.env.DBWARDEN_TEST_PG_URL = saved.url;
-    if (saved.source !== undefined) process.env.DBWARDEN_TEST_PG_SOURCE = saved.source;
-  }
-}
 
 describe('one component on two servers', () => {
   const app = uniqueName('s').slice(0, 20);
@@ -44,7 +31,7 @@ describe('one component on two servers', () => {
     };
 
   beforeAll(async () => {
-    second = await startSecondServer();
+    second = await startSecondPostgres();
     dbs = [await createDatabase(inject('pgAdminUrl')), await createDatabase(second.adminUrl)];
     for (const db of dbs)
       await withClient(db.url, (c) => c.query('create table instances (id serial primary key, host text)'));

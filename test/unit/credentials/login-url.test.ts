@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loginUrl, redactUrl } from '../../../src/credentials/login-url.js';
+import { loginUrl, loginUrlProblem, redactUrl } from '../../../src/credentials/login-url.js';
+import { InvalidInputError } from '../../../src/errors.js';
 
 const ADMIN_SECRET = 'Adm1nS3cret';
 
@@ -88,8 +89,13 @@ describe('loginUrl', () => {
     }
   });
 
-  it('refuses something that is not a URL, and an empty user name or password', () => {
-    expect(() => loginUrl(`host=db password=${ADMIN_SECRET}`, 'u', 'p')).toThrow(TypeError);
+  it('refuses something that is not a URL (invalid input, exit 2), and an empty user name or password (a bug)', () => {
+    expect(() => loginUrl(`host=db password=${ADMIN_SECRET}`, 'u', 'p')).toThrow(InvalidInputError);
+    expect(loginUrlProblem(`host=db password=${ADMIN_SECRET}`)?.exitCode).toBe(2);
+    expect(loginUrlProblem(`host=db password=${ADMIN_SECRET}`)?.message).not.toContain(ADMIN_SECRET);
+    expect(loginUrlProblem(`postgres://admin:${ADMIN_SECRET}/x@db/app`)?.message).toMatch(/percent-encode/);
+    expect(loginUrlProblem('mysql://db/nova?ssl=[1]')?.message).toMatch(/ssl parameter is not valid/);
+    expect(loginUrlProblem(`postgres://admin:${ADMIN_SECRET}@db/app?sslmode=require`)).toBeUndefined();
     expect(() => loginUrl('postgres://db/app', '', 'p')).toThrow(TypeError);
     expect(() => loginUrl('postgres://db/app', 'u', '')).toThrow(TypeError);
   });
