@@ -65,10 +65,18 @@ export interface KeyCheckSql {
  */
 export function pendingCondition(
   quote: QuoteIdent,
-  table: SecretTable,
-  phase: StorePhase,
-  currentKeyId: string,
-  current: KeyCheckSql,
+  {
+    table,
+    phase,
+    currentKeyId,
+    current,
+  }: {
+    readonly table: SecretTable;
+    readonly phase: StorePhase;
+    readonly currentKeyId: string;
+    /** The current key's cheap header check. */
+    readonly current: KeyCheckSql;
+  },
 ): BoundSql {
   const keyId = quote(KEY_ID_COLUMN);
   switch (phase) {
@@ -121,10 +129,20 @@ export function countPending(quote: QuoteIdent, table: SecretTable, pending: Bou
  */
 export function evidenceCounts(
   quote: QuoteIdent,
-  table: SecretTable,
-  keys: readonly KeyCheckSql[],
-  other: (column: string) => string,
-  onlyOthers = false,
+  {
+    table,
+    keys,
+    other,
+    onlyOthers = false,
+  }: {
+    readonly table: SecretTable;
+    /** The configured keys' cheap header checks. */
+    readonly keys: readonly KeyCheckSql[];
+    /** The evidence of a value no key check matched (a full header reading, or a placeholder). */
+    readonly other: (column: string) => string;
+    /** Only the rows some value of which no key check matched. */
+    readonly onlyOthers?: boolean;
+  },
 ): BoundSql {
   const columns = table.columns.map((c, i) => {
     // The configured keys' cheap checks first, then plaintext; `other` only for what is left.

@@ -132,7 +132,12 @@ async function onePass(
 ): Promise<PassCounts> {
   const { session, crypto } = ctx;
   const current = keyCheck(session, table, keyPattern(crypto.keys.current));
-  const pending = pendingCondition(session.dialect.quoteIdent, table, phase, crypto.currentKeyId, current);
+  const pending = pendingCondition(session.dialect.quoteIdent, {
+    table,
+    phase,
+    currentKeyId: crypto.currentKeyId,
+    current,
+  });
   const [row] = await session.select(
     `count the rows of ${tableLabel(table)} to ${phase}`,
     countPending(session.dialect.quoteIdent, table, pending),

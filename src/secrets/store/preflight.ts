@@ -71,7 +71,7 @@ export async function evidenceGroups(
     (
       await session.select(
         `count the rows of ${tableLabel(table)} per key`,
-        evidenceCounts(quote, table, checks, other, onlyOthers),
+        evidenceCounts(quote, { table, keys: checks, other, onlyOthers }),
       )
     ).map((r) => ({ raw: r, values: table.columns.map((_, i) => r[`e${i}`]) }));
   // The cheap checks alone first; the full header reading (much slower on PostgreSQL, even where it

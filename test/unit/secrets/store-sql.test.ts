@@ -243,19 +243,24 @@ describe('reads every engine shares', () => {
   const current = { evidence: 'r:6b32', under: (c: string) => `under(${c})` };
 
   it('selects what a phase still has to do by key id, checking the rows it says are done against their headers', () => {
-    const encrypt = pendingCondition(doubleQuote, table, 'encrypt', 'k2', current);
+    const encrypt = pendingCondition(doubleQuote, { table, phase: 'encrypt', currentKeyId: 'k2', current });
     expect(encrypt).toEqual({
       sql: '"dbwarden_key_id" IS NULL AND ("access_key" IS NOT NULL OR "secret_key" IS NOT NULL)',
       bindings: [],
     });
-    const reencrypt = pendingCondition(doubleQuote, table, 'reencrypt', 'k2', current);
+    const reencrypt = pendingCondition(doubleQuote, {
+      table,
+      phase: 'reencrypt',
+      currentKeyId: 'k2',
+      current,
+    });
     expect(reencrypt).toEqual({
       sql:
         '("dbwarden_key_id" IS NOT NULL AND "dbwarden_key_id" <> ?) OR ("dbwarden_key_id" = ? AND' +
         ' (("access_key" IS NOT NULL AND NOT under(access_key)) OR ("secret_key" IS NOT NULL AND NOT under(secret_key))))',
       bindings: ['k2', 'k2'],
     });
-    expect(pendingCondition(doubleQuote, table, 'decrypt', 'k2', current).sql).toBe(
+    expect(pendingCondition(doubleQuote, { table, phase: 'decrypt', currentKeyId: 'k2', current }).sql).toBe(
       `"dbwarden_key_id" IS NOT NULL OR "access_key" LIKE 'dbwarden:1:%' OR "secret_key" LIKE 'dbwarden:1:%'`,
     );
 
@@ -270,21 +275,26 @@ describe('reads every engine shares', () => {
   });
 
   it("counts rows by key-id column and by what each value's header says: configured keys first, cheaply", () => {
-    const counts = evidenceCounts(doubleQuote, table, [current], (c) => `ev(${c})`);
+    const counts = evidenceCounts(doubleQuote, { table, keys: [current], other: (c) => `ev(${c})` });
     expect(counts.sql).toBe(
       'SELECT "dbwarden_key_id" AS key_id,' +
         ` CASE WHEN "access_key" IS NULL THEN NULL WHEN under(access_key) THEN 'r:6b32' WHEN LEFT("access_key", 9) <> 'dbwarden:' THEN 'p' ELSE ev(access_key) END AS e0,` +
         ` CASE WHEN "secret_key" IS NULL THEN NULL WHEN under(secret_key) THEN 'r:6b32' WHEN LEFT("secret_key", 9) <> 'dbwarden:' THEN 'p' ELSE ev(secret_key) END AS e1,` +
         ' COUNT(*) AS n, MIN("id") AS first_pk FROM "nova"."users" GROUP BY 1, 2, 3',
     );
-    const others = evidenceCounts(doubleQuote, table, [current], (c) => `ev(${c})`, true);
+    const others = evidenceCounts(doubleQuote, {
+      table,
+      keys: [current],
+      other: (c) => `ev(${c})`,
+      onlyOthers: true,
+    });
     expect(others.sql).toContain(
       ` WHERE ("access_key" IS NOT NULL AND NOT LEFT("access_key", 9) <> 'dbwarden:' AND NOT under(access_key))` +
         ` OR ("secret_key" IS NOT NULL AND NOT LEFT("secret_key", 9) <> 'dbwarden:' AND NOT under(secret_key)) GROUP BY`,
     );
     expect(counts.bindings).toEqual([]);
     expect(() =>
-      evidenceCounts(doubleQuote, table, [{ ...current, evidence: "r:'; drop" }], (c) => c),
+      evidenceCounts(doubleQuote, { table, keys: [{ ...current, evidence: "r:'; drop" }], other: (c) => c }),
     ).toThrow(TypeError);
   });
 });
