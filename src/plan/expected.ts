@@ -4,7 +4,7 @@
  */
 import { compareText, compareTuples } from '../util/compare.js';
 import { indexTables } from './objects.js';
-import { policyGrants } from './policy-grants.js';
+import { policyGrants, targetDatabases } from './policy-grants.js';
 import type { DesiredComponent, DesiredTarget, EffectivePrivilege, TargetCatalog } from './types.js';
 
 export interface PrivilegeDifference {
@@ -49,9 +49,7 @@ export function schemasOf(
   target: DesiredTarget,
   defaultSchema: string,
 ): string[] {
-  const schemas = component.databases
-    .filter((db) => db.kind === target.kind)
-    .map((db) => db.schema ?? defaultSchema);
+  const schemas = targetDatabases(component, target, defaultSchema).map((db) => db.schema);
   return [...new Set(schemas)].sort(compareText);
 }
 

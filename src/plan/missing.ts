@@ -1,5 +1,6 @@
 import { compareTuples } from '../util/compare.js';
 import { indexTables, tableKey } from './objects.js';
+import { targetDatabases } from './policy-grants.js';
 import type { Catalog, DesiredState } from './types.js';
 
 /** A table or column a policy names that a target does not have. */
@@ -23,10 +24,12 @@ export function missingObjects(desired: DesiredState, catalog: Catalog): Missing
     if (!targetCatalog) continue;
     const tables = indexTables(targetCatalog.tables);
     for (const component of desired.components) {
-      for (const db of component.databases) {
-        if (db.kind !== target.kind) continue;
-        const schema = db.schema ?? targetCatalog.defaultSchema;
-        for (const access of db.tables) {
+      for (const { schema, tables: accesses } of targetDatabases(
+        component,
+        target,
+        targetCatalog.defaultSchema,
+      )) {
+        for (const access of accesses) {
           const base = { target: target.name, component: component.component, schema, table: access.table };
           const info = tables.get(tableKey(schema, access.table));
           if (!info) {

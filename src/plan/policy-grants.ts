@@ -15,6 +15,28 @@ import type {
   TargetCatalog,
 } from './types.js';
 
+/** One database a component's policy names on a target, its schema resolved. */
+export interface TargetDatabase {
+  readonly schema: string;
+  readonly tables: readonly TableAccess[];
+}
+
+/**
+ * The component's databases of the target's kind, a policy without a schema
+ * taking the target's default (PostgreSQL: public; MySQL: the database). The
+ * one place that default is applied, so the planner, verify, the missing-table
+ * check and the introspection request all read the same schema.
+ */
+export function targetDatabases(
+  component: DesiredComponent,
+  target: Pick<DesiredTarget, 'kind'>,
+  defaultSchema: string,
+): TargetDatabase[] {
+  return component.databases
+    .filter((db) => db.kind === target.kind)
+    .map((db) => ({ schema: db.schema ?? defaultSchema, tables: db.tables }));
+}
+
 export interface PolicyGrant {
   readonly object: ObjectRef;
   readonly privilege: Privilege;
@@ -37,13 +59,11 @@ export function policyGrants(
 ): PolicyGrant[] {
   const grants: PolicyGrant[] = [];
   const { capabilities } = catalog;
-  for (const db of component.databases) {
-    if (db.kind !== target.kind) continue;
-    const schema = db.schema ?? catalog.defaultSchema;
+  for (const { schema, tables: accesses } of targetDatabases(component, target, catalog.defaultSchema)) {
     if (capabilities.schemaUsage) {
       grants.push({ object: { kind: 'schema', schema }, privilege: 'usage', columns: 'all' });
     }
-    for (const access of db.tables) {
+    for (const access of accesses) {
       grants.push(...tableGrants(schema, access));
       const inserts = access.grants.some((g) => g.verb === 'insert');
       if (!capabilities.ownedSequenceUsage || !inserts) continue;

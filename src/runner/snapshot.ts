@@ -7,6 +7,7 @@ import type { IntrospectRequest } from '../dialects/dialect.js';
 import { missingObjects } from '../plan/missing.js';
 import { roleCollisions } from '../plan/ownership.js';
 import { tableKey } from '../plan/objects.js';
+import { targetDatabases } from '../plan/policy-grants.js';
 import type { Catalog, ClusterCatalog, DesiredState, TargetCatalog } from '../plan/types.js';
 import { displayName } from '../util/printable.js';
 import type { OpenTarget } from './targets.js';
@@ -16,9 +17,12 @@ export function introspectRequest(desired: DesiredState, target: OpenTarget): In
   // Components share tables: ask for each once.
   const tables = new Map<string, { schema: string; table: string }>();
   for (const c of desired.components) {
-    for (const db of c.databases.filter((d) => d.kind === target.target.kind)) {
-      const schema = db.schema ?? target.identity.defaultSchema;
-      for (const t of db.tables) tables.set(tableKey(schema, t.table), { schema, table: t.table });
+    for (const { schema, tables: accesses } of targetDatabases(
+      c,
+      target.target,
+      target.identity.defaultSchema,
+    )) {
+      for (const t of accesses) tables.set(tableKey(schema, t.table), { schema, table: t.table });
     }
   }
   return {

@@ -101,7 +101,7 @@ async function verifyTarget(
     const actual = await open.dialect.effectivePrivileges(
       url,
       name,
-      schemasOf(component, desiredTarget, open.identity.defaultSchema),
+      schemasOf(component, desiredTarget, targetCatalog.defaultSchema),
     );
     const expected = expectedPrivileges(component, desiredTarget, targetCatalog);
     return { target: name, differences: comparePrivileges(expected, actual), error: undefined };

@@ -1,10 +1,12 @@
 /**
  * Property tests: for random policies and random starting catalogs, applying
  * the plan (in the strict catalog model) and planning again finds nothing to
- * do, and roles dbwarden does not manage come out exactly as they went in.
+ * do, verify accepts what the plan converges to, and roles dbwarden does not
+ * manage come out exactly as they went in.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { comparePrivileges, expectedPrivileges, schemasOf } from '../../../src/plan/expected.js';
 import {
   applyChanges,
   plan,
@@ -15,7 +17,9 @@ import {
 import type {
   Catalog,
   ClusterCatalog,
+  DesiredComponent,
   DesiredState,
+  EffectivePrivilege,
   GrantCapabilities,
   ObjectGrant,
   RoleState,
@@ -83,7 +87,7 @@ const databaseArb = (kind: string): fc.Arbitrary<DatabaseAccess> =>
   fc
     .uniqueArray(fc.constantFrom(...TABLES), { minLength: 1, maxLength: 3 })
     .chain((tables) => fc.tuple(...tables.map(tableAccessArb)))
-    .map((tables) => ({ kind, schema: undefined, tables }));
+    .chain((tables) => fc.constantFrom(undefined, 'public').map((schema) => ({ kind, schema, tables })));
 
 const desiredArb: fc.Arbitrary<DesiredState> = fc
   .uniqueArray(fc.constantFrom(...COMPONENTS), { maxLength: 4 })
@@ -250,7 +254,93 @@ function isManaged(name: string, cluster: ClusterCatalog): boolean {
   return name.startsWith('nova_') && (role?.managedMarker ?? false);
 }
 
+/** The privileges PostgreSQL's has_*_privilege checks, per kind of object (verify asks for these). */
+const EFFECTIVE_KINDS: Record<string, readonly string[]> = {
+  table: ['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger'],
+  sequence: ['usage', 'select', 'update'],
+  schema: ['usage', 'create'],
+};
+
+/** The login and every role it inherits privileges from, through memberships. */
+function inheritedRoles(login: string, cluster: ClusterCatalog): Set<string> {
+  const roles = new Set([login]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const m of cluster.memberships) {
+      if (m.inherits === false || !roles.has(m.member) || roles.has(m.role)) continue;
+      roles.add(m.role);
+      grew = true;
+    }
+  }
+  return roles;
+}
+
+/**
+ * What the component's login could do on a simulated target, as verify's
+ * query would report it: the grants and column grants of every role it
+ * inherits, a grant option as its own privilege. PUBLIC's grants are left
+ * out: they are the server's, not the plan's (hardenPublic has its own property).
+ */
+function simulatedEffective(
+  c: DesiredComponent,
+  target: { name: string; kind: string },
+  catalog: Catalog,
+): EffectivePrivilege[] {
+  const targetCatalog = catalog.targets[target.name] as TargetCatalog;
+  const roles = inheritedRoles(c.login, catalog.clusters[targetCatalog.cluster] as ClusterCatalog);
+  const schemas = schemasOf(c, target, targetCatalog.defaultSchema);
+  const withOption = (privilege: string, grantable: boolean | undefined) =>
+    grantable ? [privilege, `${privilege} with grant option`] : [privilege];
+  const objects = targetCatalog.grants.flatMap(({ grantee, object, privilege, grantable }) => {
+    if (!roles.has(grantee) || object.kind === 'database' || !schemas.includes(object.schema)) return [];
+    if (!EFFECTIVE_KINDS[object.kind]?.includes(privilege)) return [];
+    const name =
+      object.kind === 'schema' ? object.schema : object.kind === 'table' ? object.table : object.sequence;
+    return withOption(privilege, grantable).map((p): EffectivePrivilege => ({
+      kind: object.kind,
+      schema: object.schema,
+      name,
+      privilege: p,
+      columns: 'all',
+    }));
+  });
+  const columns = targetCatalog.columnGrants
+    .filter((g) => roles.has(g.grantee) && schemas.includes(g.schema))
+    .flatMap((g) =>
+      withOption(g.privilege, g.grantable).map((p): EffectivePrivilege => ({
+        kind: 'table',
+        schema: g.schema,
+        name: g.table,
+        privilege: p,
+        columns: [g.column],
+      })),
+    );
+  return [...objects, ...columns];
+}
+
 describe('plan properties', () => {
+  it('verify accepts whatever the plan converges to', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(desiredArb, catalogArb, (desired, before) => {
+        const after = applyChanges(before, plan(desired, before));
+        for (const target of desired.targets) {
+          const targetCatalog = after.targets[target.name] as TargetCatalog;
+          for (const c of desired.components.filter((d) =>
+            d.databases.some((db) => db.kind === target.kind),
+          )) {
+            const expected = expectedPrivileges(c, target, targetCatalog);
+            compared += expected.length;
+            expect(comparePrivileges(expected, simulatedEffective(c, target, after))).toEqual([]);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+    // Not vacuous: the runs compared real expectations.
+    expect(compared).toBeGreaterThan(0);
+  });
+
   it('applying the plan and planning again yields zero changes', () => {
     fc.assert(
       fc.property(desiredArb, catalogArb, (desired, before) => {
