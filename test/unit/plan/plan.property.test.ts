@@ -5,13 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  applyChanges,
-  plan,
-  PUBLIC_GRANTEE,
-  RoleCollisionError,
-  roleCollisions,
-} from '../../../src/plan/index.js';
+import { applyChanges } from '../../../src/internal.js';
+import { plan, PUBLIC_GRANTEE, RoleCollisionError, roleCollisions } from '../../../src/plan/index.js';
 import type {
   Catalog,
   ClusterCatalog,
