@@ -16,7 +16,7 @@
  *       credentials  src/credentials/
  *       runner       src/runner/
  *       cli          src/cli/
- *       public API   src/index.ts
+ *       public API   src/index.ts, and src/internal.ts (tests and bench only)
  *
  * KNOWN_EXCEPTIONS below lists the imports that still break these rules, each with why it is
  * still there; the list may only shrink.
@@ -35,7 +35,7 @@ const LAYERS = [
   { name: 'credentials', path: '^src/credentials/' },
   { name: 'runner', path: '^src/runner/' },
   { name: 'cli', path: '^src/cli/' },
-  { name: 'public API', path: '^src/index\\.ts$' },
+  { name: 'public API', path: '^src/(index|internal)\\.ts$' },
 ];
 
 /**

@@ -39,9 +39,9 @@ import {
   type StoreTarget,
   type TargetUpgrade,
   upgradeSecrets,
-  upgradeSecretsWith,
   verifySecrets,
 } from '../src/secrets/store/index.js';
+import { upgradeSecretsWith } from '../src/internal.js';
 import { urlForDatabase, withClient } from '../test/harness/databases.js';
 import { type MysqlServer, startMariadb } from '../test/harness/mariadb.js';
 import { withMysql } from '../test/harness/mysql-databases.js';

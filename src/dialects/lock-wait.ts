@@ -6,6 +6,12 @@
  * how to describe its holder.
  */
 
+/**
+ * How long a run waits for another dbwarden run's lock when not told (`--lock-wait`, and the
+ * store's calls without lockWaitSeconds): one value for the CLI and the store, as docs/cli.md says.
+ */
+export const DEFAULT_LOCK_WAIT_SECONDS = 300;
+
 /** How often a waiting run says it is still waiting. */
 export const LOCK_REPORT_INTERVAL_SECONDS = 30;
 

@@ -70,7 +70,7 @@ function holdings(
 }
 
 /** Missing and extra privileges, per object and privilege, in a stable order. */
-export function comparePrivileges(
+export function privilegeDifferences(
   expected: readonly EffectivePrivilege[],
   actual: readonly EffectivePrivilege[],
 ): PrivilegeDifference[] {

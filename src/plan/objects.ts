@@ -30,7 +30,7 @@ export function compareObjects(a: ObjectRef, b: ObjectRef): number {
 const PRIVILEGE_ORDER = ['connect', 'usage', 'select', 'insert', 'update', 'delete'];
 
 /** Known privileges in SQL's customary order, others alphabetically after them. */
-export function comparePrivileges(a: Privilege, b: Privilege): number {
+export function comparePrivilegeNames(a: Privilege, b: Privilege): number {
   const ia = PRIVILEGE_ORDER.indexOf(a);
   const ib = PRIVILEGE_ORDER.indexOf(b);
   if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);

@@ -16,7 +16,7 @@
  * - Order is safe: strip powers and revoke first, create before grant, drop last.
  */
 import { compareText, compareTuples } from '../util/compare.js';
-import { compareObjects, comparePrivileges, indexTables, objectKey } from './objects.js';
+import { compareObjects, comparePrivilegeNames, indexTables, objectKey } from './objects.js';
 import { RoleCollisionError, roleCollisions } from './ownership.js';
 import { policyGrants } from './policy-grants.js';
 import type {
@@ -473,7 +473,7 @@ function groupObjectGrants(grants: readonly ObjectGrant[]) {
   }
   return [...groups.values()].map((g) => ({
     ...g,
-    privileges: [...new Set(g.privileges)].sort(comparePrivileges),
+    privileges: [...new Set(g.privileges)].sort(comparePrivilegeNames),
   }));
 }
 
@@ -517,12 +517,13 @@ function compareDetail(a: Change, b: Change): number {
     return (
       compareObjects(a.object, b.object) ||
       Number(a.columns !== undefined) - Number(b.columns !== undefined) ||
-      comparePrivileges(a.privileges[0] ?? '', b.privileges[0] ?? '')
+      comparePrivilegeNames(a.privileges[0] ?? '', b.privileges[0] ?? '')
     );
   }
   if ((a.type === 'grant-columns' || a.type === 'revoke-columns') && a.type === b.type) {
     return (
-      compareTuples([a.schema, a.table], [b.schema, b.table]) || comparePrivileges(a.privilege, b.privilege)
+      compareTuples([a.schema, a.table], [b.schema, b.table]) ||
+      comparePrivilegeNames(a.privilege, b.privilege)
     );
   }
   if ((a.type === 'grant-membership' || a.type === 'revoke-membership') && a.type === b.type) {

@@ -11,6 +11,7 @@ import { desiredState } from '../plan/desired.js';
 import type { Deployment } from '../policy/model.js';
 import { loadMasterKeys, MasterKeyError, type MasterKeySet } from '../secrets/keys.js';
 import {
+  checkDowngradeTo,
   downgradeSecrets,
   explainKeyError,
   MIGRATION_NAMES,
@@ -53,14 +54,8 @@ export async function secretKeys(deployment: Deployment, env: Environment): Prom
   }
 }
 
-/** `downgrade --to`: base or a migration name; anything else is invalid input (exit 2). */
-export function checkDowngradeTo(to: string): void {
-  if (to !== 'base' && !MIGRATION_NAMES.includes(to)) {
-    throw new InvalidInputError(`--to ${to}: no such migration`, {
-      hint: `use base or one of: ${MIGRATION_NAMES.join(', ')}`,
-    });
-  }
-}
+/** The one `--to` check (store/migration-names.ts), for the CLI's confirmation step. */
+export { checkDowngradeTo };
 
 /**
  * What `downgrade` would destroy, in words, from the config alone (nothing is

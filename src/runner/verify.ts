@@ -5,7 +5,7 @@
 import { DbwardenError } from '../errors.js';
 import { desiredState } from '../plan/desired.js';
 import {
-  comparePrivileges,
+  privilegeDifferences,
   expectedPrivileges,
   type PrivilegeDifference,
   schemasOf,
@@ -104,7 +104,7 @@ async function verifyTarget(
       schemasOf(component, desiredTarget, targetCatalog.defaultSchema),
     );
     const expected = expectedPrivileges(component, desiredTarget, targetCatalog);
-    return { target: name, differences: comparePrivileges(expected, actual), error: undefined };
+    return { target: name, differences: privilegeDifferences(expected, actual), error: undefined };
   } catch (err) {
     if (err instanceof DbwardenError) return { target: name, differences: [], error: err.message };
     throw err;

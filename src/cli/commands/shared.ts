@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { InvalidInputError } from '../../errors.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../../runner/defaults.js';
 import type { CliIo, OutputFormat } from '../output.js';
 
 /*
@@ -40,7 +41,7 @@ export function lockWaitOption(): Option {
     '--lock-wait <seconds>',
     'how long to wait for another dbwarden run on the same databases',
   )
-    .default(300)
+    .default(DEFAULT_LOCK_WAIT_SECONDS)
     .argParser(positiveSeconds);
 }
 

@@ -22,12 +22,10 @@ import type {
 } from '../../secrets/store/dialect.js';
 import type { HeaderWindow } from '../../secrets/evidence.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
-import { connectionOptions, databaseError as sessionError, errorCode } from './session.js';
+import { CONNECT_TIMEOUT_MS } from '../connection.js';
+import { connectionOptions, databaseError as sessionError, errorCode, SESSION_SQL_MODE } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
-const CONNECT_TIMEOUT_MS = 10_000;
-/** As the admin session (session.ts): sql.ts's quoting needs neither ANSI_QUOTES nor NO_BACKSLASH_ESCAPES; strict mode refuses truncation. */
-const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
 const TRANSIENT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 const WIDE_TYPES = new Set(['text', 'mediumtext', 'longtext']);

@@ -18,20 +18,21 @@ import type {
   Statement,
   TargetSnapshot,
 } from '../dialect.js';
+import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import { waitForLock } from '../lock-wait.js';
 import { databaseError, errorCode } from './errors.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
 import { parseSslParam } from './url-params.js';
 
-const CONNECT_TIMEOUT_MS = 10_000;
 /** Once dbwarden's lock is held, no statement should wait long for a metadata lock. */
 const LOCK_WAIT_TIMEOUT_AFTER_LOCK_SECONDS = 10;
 /**
  * Neither ANSI_QUOTES (identifiers are backquoted) nor NO_BACKSLASH_ESCAPES
- * (literals escape backslashes): sql.ts's quoting depends on both.
+ * (literals escape backslashes): sql.ts's quoting depends on both; strict mode
+ * refuses truncation. The store's pools (secrets.ts) set the same mode.
  */
-const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
+export const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
 
 /** Error codes that mean the server refused the credentials. */
 export const AUTHENTICATION_FAILURES = new Set([

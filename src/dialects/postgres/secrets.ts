@@ -19,13 +19,13 @@ import type {
   UpdateShape,
 } from '../../secrets/store/dialect.js';
 import type { HeaderWindow } from '../../secrets/evidence.js';
+import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { databaseError, sqlState } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
 /** pg_advisory_lock(key1, key2) of the encrypted store: "dbwa" and "rd" + 3 (apply's locks use + 1 and + 2). */
 const STORE_LOCK_KEYS = [0x64627761, 0x72640003] as const;
-const CONNECT_TIMEOUT_MS = 10_000;
 /** Deadlock, serialization failure: another writer got in the way; the batch's rows are retried. */
 const TRANSIENT_STATES = new Set(['40P01', '40001']);
 

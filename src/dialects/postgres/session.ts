@@ -12,6 +12,7 @@ import type {
   Statement,
   TargetSnapshot,
 } from '../dialect.js';
+import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import { waitForLock } from '../lock-wait.js';
 import { databaseError, sanitizePostgresMessage, sqlState } from './errors.js';
 import { introspectTarget } from './introspect.js';
@@ -23,7 +24,6 @@ const RUN_LOCK_KEYS = [0x64627761, 0x72640002] as const;
 /** Once the lock is held, no single statement should wait on a lock or run for long. */
 const LOCK_TIMEOUT_AFTER_LOCK = '10s';
 const STATEMENT_TIMEOUT = '60s';
-const CONNECT_TIMEOUT_MS = 10_000;
 
 /** One of dbwarden's advisory locks: session-level (the run lock) or transaction-level. */
 interface AdvisoryLock {

@@ -15,18 +15,14 @@
  * decrypted. Problems there are invalid input (exit 2), nothing written.
  */
 import type { Knex } from 'knex';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../../dialects/lock-wait.js';
 import { InvalidInputError } from '../../errors.js';
 import type { SecretColumns } from '../../policy/model.js';
 import type { MasterKeySet } from '../keys.js';
 import { StoreCrypto } from './crypto.js';
 import { SecretRowsError } from './errors.js';
-import {
-  appliedMigrations,
-  MIGRATION_NAMES,
-  type MigrationContext,
-  migrateDownTo,
-  migrateLatest,
-} from './migrate.js';
+import { appliedMigrations, type MigrationContext, migrateDownTo, migrateLatest } from './migrate.js';
+import { checkDowngradeTo } from './migration-names.js';
 import { FailureLog, type PassContext, runPhase } from './pass.js';
 import { keyError, keyProblems } from './preflight.js';
 import {
@@ -38,11 +34,12 @@ import {
   schemaError,
   tableProblems,
 } from './schema.js';
-import { closeSessions, DEFAULT_LOCK_WAIT_SECONDS, openSessions, type TargetSession } from './session.js';
+import { closeSessions, openSessions, type TargetSession } from './session.js';
 import { type SecretTable, tableLabel, tablesFor } from './tables.js';
 import type { StoreOptions, StorePhase, StoreTarget, TargetDowngrade, TargetUpgrade } from './types.js';
 
 export { MIGRATION_NAMES } from './migrate.js';
+export { checkDowngradeTo } from './migration-names.js';
 export { secretsStatus } from './status.js';
 export { explainKeyError } from './missing-key.js';
 export { verifySecrets } from './verify.js';
@@ -64,7 +61,7 @@ export type {
 export const DEFAULT_BATCH_SIZE = 500;
 
 /** One target, locked and checked, with what is to be done on it. */
-interface TargetPlan {
+interface PreparedTarget {
   readonly session: TargetSession;
   /** The secrets entries of this target's kind. */
   readonly tables: readonly SecretTable[];
@@ -120,7 +117,8 @@ export async function checkSecrets(
  * the benchmark's database-cost baseline only (bench/reencrypt.ts): the same
  * pipeline (reads, batches, conditional updates) with a StoreCrypto whose
  * batches copy each value instead of encrypting it. Neither the CLI nor the
- * config can reach it, and it is not part of the package's API.
+ * config can reach it, and it is not part of the package's API: the bench
+ * imports it through src/internal.ts.
  */
 export async function upgradeSecretsWith(
   crypto: StoreCrypto,
@@ -152,11 +150,7 @@ export async function downgradeSecrets(
   to: string,
   options: StoreOptions,
 ): Promise<TargetDowngrade[]> {
-  if (to !== 'base' && !MIGRATION_NAMES.includes(to)) {
-    throw new InvalidInputError(`--to ${to}: no such migration`, {
-      hint: `use base or one of: ${MIGRATION_NAMES.join(', ')}`,
-    });
-  }
+  checkDowngradeTo(to);
   checkBatchSize(options.batchSize);
   const crypto = new StoreCrypto(keys, { threads: options.threads });
   const failures = new FailureLog();
@@ -193,8 +187,8 @@ async function prepare(
   secrets: readonly SecretColumns[],
   crypto: StoreCrypto,
   command: 'upgrade' | 'downgrade',
-): Promise<TargetPlan[]> {
-  const plans: TargetPlan[] = [];
+): Promise<PreparedTarget[]> {
+  const plans: PreparedTarget[] = [];
   const problems: string[] = [];
   for (const session of sessions) {
     const tables = tablesFor(secrets, session.target, await session.defaultSchema());
@@ -215,7 +209,7 @@ async function prepare(
 }
 
 async function upgradeTarget(
-  plan: TargetPlan,
+  plan: PreparedTarget,
   crypto: StoreCrypto,
   failures: FailureLog,
   options: StoreOptions,
@@ -294,7 +288,7 @@ async function withDdlTransaction(session: TargetSession, fn: (db: Knex) => Prom
  * failed stops there (it is not recorded as applied), naming the rows.
  */
 function migrationContext(
-  plan: TargetPlan,
+  plan: PreparedTarget,
   crypto: StoreCrypto,
   failures: FailureLog,
   options: StoreOptions,

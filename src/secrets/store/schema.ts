@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { InvalidInputError } from '../../errors.js';
 import type { ColumnFacts, OriginalColumn, SecretsDialect, TableRef } from './dialect.js';
-import { SecretStoreError, ValuesDoNotFitError } from './errors.js';
+import { ROWS_NAMED, SecretStoreError, ValuesDoNotFitError } from './errors.js';
 import {
   countEncrypted,
   countRecords,
@@ -34,9 +34,6 @@ import {
 export interface RecordedTable extends SecretTable {
   readonly originals: ReadonlyMap<string, OriginalColumn>;
 }
-
-/** How many rows an error names. */
-const ROWS_NAMED = 10;
 
 async function columnsOf(
   db: Knex,

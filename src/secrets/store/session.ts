@@ -12,7 +12,6 @@ import type { StoreTarget } from './types.js';
 
 /** Lock connection, reader, and writers of the batches in flight. */
 const POOL_SIZE = 8;
-export const DEFAULT_LOCK_WAIT_SECONDS = 60;
 
 /** knex's own logging is off: every failure reaches the caller once, as a typed error. */
 const ignore = (): undefined => undefined;

@@ -25,7 +25,7 @@ export interface StoreOptions {
   readonly batchSize: number;
   /** Crypto worker threads; default: every core. */
   readonly threads?: number;
-  /** How long to wait for another dbwarden run's store lock on a target; default 60 s. */
+  /** How long to wait for another dbwarden run's store lock on a target; default DEFAULT_LOCK_WAIT_SECONDS (dialects/lock-wait.ts, 300 s, as the CLI's --lock-wait). */
   readonly lockWaitSeconds?: number;
   readonly progress: (p: StoreProgress) => void;
   /** One line of what is being done (never a value or a URL). */

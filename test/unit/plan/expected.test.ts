@@ -1,7 +1,7 @@
 /** What verify expects of a login, and how differences are reported: pure. */
 import { describe, expect, it } from 'vitest';
 import type { EffectivePrivilege } from '../../../src/plan/types.js';
-import { comparePrivileges, expectedPrivileges, schemasOf } from '../../../src/plan/expected.js';
+import { privilegeDifferences, expectedPrivileges, schemasOf } from '../../../src/plan/expected.js';
 import { component, db, POSTGRES_CAPABILITIES, table, targetCatalog } from './builders.js';
 
 const target = { name: 'db1', kind: 'main' };
@@ -46,15 +46,15 @@ describe('expectedPrivileges', () => {
   });
 });
 
-describe('comparePrivileges', () => {
+describe('privilegeDifferences', () => {
   it('finds nothing when they agree, in any order', () => {
     const held = [tablePriv('a', 'select'), tablePriv('b', 'update', ['y', 'x'])];
-    expect(comparePrivileges(held, [...held].reverse())).toEqual([]);
+    expect(privilegeDifferences(held, [...held].reverse())).toEqual([]);
   });
 
   it('reports missing and extra privileges per table', () => {
     expect(
-      comparePrivileges(
+      privilegeDifferences(
         [tablePriv('a', 'select'), tablePriv('a', 'insert')],
         [tablePriv('a', 'select'), tablePriv('a', 'delete')],
       ),
@@ -66,16 +66,16 @@ describe('comparePrivileges', () => {
 
   it('tells a whole-table privilege from a column one, both ways', () => {
     // Policy: columns x, y; the login can use the whole table.
-    expect(comparePrivileges([tablePriv('a', 'select', ['x', 'y'])], [tablePriv('a', 'select')])).toEqual([
+    expect(privilegeDifferences([tablePriv('a', 'select', ['x', 'y'])], [tablePriv('a', 'select')])).toEqual([
       { problem: 'extra', kind: 'table', schema: 'public', name: 'a', privilege: 'select', columns: 'all' },
     ]);
     // Policy: the whole table; the login has column x only.
-    expect(comparePrivileges([tablePriv('a', 'select')], [tablePriv('a', 'select', ['x'])])).toEqual([
+    expect(privilegeDifferences([tablePriv('a', 'select')], [tablePriv('a', 'select', ['x'])])).toEqual([
       { problem: 'missing', kind: 'table', schema: 'public', name: 'a', privilege: 'select', columns: 'all' },
     ]);
     // Column sets that overlap: each side's surplus.
     expect(
-      comparePrivileges([tablePriv('a', 'update', ['x', 'y'])], [tablePriv('a', 'update', ['y', 'z'])]),
+      privilegeDifferences([tablePriv('a', 'update', ['x', 'y'])], [tablePriv('a', 'update', ['y', 'z'])]),
     ).toEqual([
       { problem: 'extra', kind: 'table', schema: 'public', name: 'a', privilege: 'update', columns: ['z'] },
       { problem: 'missing', kind: 'table', schema: 'public', name: 'a', privilege: 'update', columns: ['x'] },

@@ -4,7 +4,8 @@
  * the option (`revoke-grant-option`); one it must not have goes entirely.
  */
 import { describe, expect, it } from 'vitest';
-import { applyChanges, plan } from '../../../src/plan/index.js';
+import { applyChanges } from '../../../src/internal.js';
+import { plan } from '../../../src/plan/index.js';
 import type { Catalog, Change } from '../../../src/plan/types.js';
 import {
   catalog,

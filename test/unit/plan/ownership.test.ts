@@ -5,13 +5,8 @@
  * collision.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  applyChanges,
-  plan,
-  RoleCollisionError,
-  roleCollisions,
-  SimulationError,
-} from '../../../src/plan/index.js';
+import { applyChanges } from '../../../src/internal.js';
+import { plan, RoleCollisionError, roleCollisions, SimulationError } from '../../../src/plan/index.js';
 import type { Catalog, Change } from '../../../src/plan/types.js';
 import { catalog, component, db, desired, role, table, targetCatalog } from './builders.js';
 

@@ -6,14 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { comparePrivileges, expectedPrivileges, schemasOf } from '../../../src/plan/expected.js';
-import {
-  applyChanges,
-  plan,
-  PUBLIC_GRANTEE,
-  RoleCollisionError,
-  roleCollisions,
-} from '../../../src/plan/index.js';
+import { expectedPrivileges, privilegeDifferences, schemasOf } from '../../../src/plan/expected.js';
+import { applyChanges } from '../../../src/internal.js';
+import { plan, PUBLIC_GRANTEE, RoleCollisionError, roleCollisions } from '../../../src/plan/index.js';
 import type {
   Catalog,
   ClusterCatalog,
@@ -331,7 +326,7 @@ describe('plan properties', () => {
           )) {
             const expected = expectedPrivileges(c, target, targetCatalog);
             compared += expected.length;
-            expect(comparePrivileges(expected, simulatedEffective(c, target, after))).toEqual([]);
+            expect(privilegeDifferences(expected, simulatedEffective(c, target, after))).toEqual([]);
           }
         }
       }),

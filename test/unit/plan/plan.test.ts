@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyChanges, missingObjects, plan } from '../../../src/plan/index.js';
+import { applyChanges } from '../../../src/internal.js';
+import { missingObjects, plan } from '../../../src/plan/index.js';
 import type { Change } from '../../../src/plan/types.js';
 import {
   catalog,
