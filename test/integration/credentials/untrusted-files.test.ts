@@ -16,7 +16,6 @@
  * - A no-op apply on a read-only directory failed removing a pending file
  *   that did not exist.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePassword } from '../../../src/credentials/password.js';
 import type { TestDatabase } from '../../harness/databases.js';
 import { ENGINES } from '../../harness/engines.js';
-import { type CliRun, runCli, writeDeployment, writePolicy } from '../engines/scenario.js';
+import { type CliRun, runCli, runProcess, writeDeployment, writePolicy } from '../engines/scenario.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -245,11 +244,13 @@ describe.each(ENGINES)('untrusted credential files on $title', (engine) => {
     const script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"';
     const cli = [path.join(root, 'bin/dbwarden.js'), '--config', path.join(dir, 'dbwarden.yaml')];
     const readOnly = (...args: string[]) =>
-      spawned('unshare', ['-rm', 'sh', '-c', script, 'sh', creds, process.execPath, ...cli, ...args], env);
-    const probe = await spawned(
+      runProcess('unshare', ['-rm', 'sh', '-c', script, 'sh', creds, process.execPath, ...cli, ...args], {
+        env,
+      });
+    const probe = await runProcess(
       'unshare',
       ['-rm', 'sh', '-c', script, 'sh', creds, 'touch', path.join(creds, 'probe')],
-      env,
+      { env },
     );
     expect(probe.stderr).toContain('Read-only file system');
     const applied = await readOnly('apply');
@@ -278,16 +279,3 @@ describe.each(ENGINES)('untrusted credential files on $title', (engine) => {
     expect((await run('verify')).code).toBe(0);
   });
 });
-
-/** Runs a command to its end; its exit code and output. */
-function spawned(command: string, args: readonly string[], env: Record<string, string | undefined>) {
-  return new Promise<CliRun>((resolve, reject) => {
-    const child = spawn(command, args, { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}

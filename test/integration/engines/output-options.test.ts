@@ -3,13 +3,12 @@
  * verify (and never off one, in JSON, or with --no-color / NO_COLOR), --quiet down to the
  * verdict, --verbose showing each statement as it runs, with no password in it.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { paint } from '../../../src/cli/style.js';
 import { ENGINES } from '../../harness/engines.js';
-import { type CliRun, createScenario, type Scenario } from './scenario.js';
+import { createScenario, runProcess, type Scenario } from './scenario.js';
 
 // eslint-disable-next-line no-control-regex
 const ESCAPE = /\u001b\[/;
@@ -31,15 +30,7 @@ describe.each(ENGINES)('colour, --quiet and --verbose on $title', (engine) => {
   };
   /** The real binary, stdout a pipe, with more environment. */
   const binary = (env: Record<string, string>, ...args: string[]) =>
-    new Promise<CliRun>((resolve, reject) => {
-      const child = spawn(process.execPath, s.binaryArgs(...args), { cwd: s.dir, env: { ...s.env, ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    runProcess(process.execPath, s.binaryArgs(...args), { cwd: s.dir, env: { ...s.env, ...env } });
 
   beforeAll(async () => {
     s = await createScenario(engine, {

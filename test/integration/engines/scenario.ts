@@ -101,19 +101,7 @@ export async function createScenario(
     env,
     cli: (...args) => runCli(dir, env, args),
     binaryArgs,
-    spawnCli(...args) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, binaryArgs(...args), { cwd: dir, env });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => {
-          resolve({ code: code ?? -1, stdout, stderr });
-        });
-      });
-    },
+    spawnCli: (...args) => runProcess(process.execPath, binaryArgs(...args), { cwd: dir, env }),
     writePolicies(policies) {
       const policyDir = path.join(dir, 'policies');
       for (const f of fs.readdirSync(policyDir)) fs.rmSync(path.join(policyDir, f));
@@ -174,6 +162,23 @@ export function writePolicy(
 }
 
 /** The CLI in-process on `<dir>/dbwarden.yaml`, with exactly this environment. */
+/** Runs a command to its end, its output collected: the real binary, `unshare`, ... */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd?: string; readonly env: Readonly<Record<string, string | undefined>> },
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 export async function runCli(
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
