@@ -15,6 +15,7 @@
  * decrypted. Problems there are invalid input (exit 2), nothing written.
  */
 import type { Knex } from 'knex';
+import type { LockOptions } from '../../dialects/dialect.js';
 import { InvalidInputError } from '../../errors.js';
 import type { SecretColumns } from '../../policy/model.js';
 import type { MasterKeySet } from '../keys.js';
@@ -130,7 +131,7 @@ export async function upgradeSecretsWith(
 ): Promise<TargetUpgrade[]> {
   checkBatchSize(options.batchSize);
   const failures = new FailureLog();
-  const sessions = await openSessions(targets, options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS);
+  const sessions = await openSessions(targets, storeLock(options));
   try {
     const plans = await prepare(sessions, secrets, crypto, 'upgrade');
     const results: TargetUpgrade[] = [];
@@ -160,7 +161,7 @@ export async function downgradeSecrets(
   checkBatchSize(options.batchSize);
   const crypto = new StoreCrypto(keys, { threads: options.threads });
   const failures = new FailureLog();
-  const sessions = await openSessions(targets, options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS);
+  const sessions = await openSessions(targets, storeLock(options));
   try {
     const plans = await prepare(sessions, secrets, crypto, 'downgrade');
     const results: TargetDowngrade[] = [];
@@ -317,4 +318,9 @@ function migrationContext(
     encrypt: (table) => all('encrypt', 'encrypted', table),
     decrypt: (table) => all('decrypt', 'decrypted', table),
   };
+}
+
+/** The store lock's wait, and where to say who holds it while waiting (the run's log: stderr). */
+function storeLock(options: StoreOptions): LockOptions {
+  return { waitSeconds: options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, notify: options.log };
 }
