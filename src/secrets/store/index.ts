@@ -28,7 +28,7 @@ import {
   migrateDownTo,
   migrateLatest,
 } from './migrate.js';
-import { FailureLog, type PassContext, runPhase } from './pass.js';
+import { FailureLog, type PassContext, RepairLog, runPhase } from './pass.js';
 import { keyError, keyProblems } from './preflight.js';
 import {
   addKeyColumns,
@@ -49,6 +49,7 @@ export { explainKeyError } from './missing-key.js';
 export { verifySecrets } from './verify.js';
 export { SecretRowsError, SecretStoreError, ValuesDoNotFitError } from './errors.js';
 export type {
+  RepairedRow,
   SecretFailure,
   SecretFailureProblem,
   StoreOptions,
@@ -79,6 +80,8 @@ interface Counts {
   reencrypt: number;
   decrypt: number;
   retried: number;
+  /** Shared by the migrations' passes and the later ones: each repaired row named and counted once. */
+  readonly repaired: RepairLog;
 }
 
 /**
@@ -232,7 +235,7 @@ async function upgradeTarget(
     });
   }
   const migrationsRun = await migrateLatest(session, context, options.log);
-  const pass = passContext(session, crypto, failures, options);
+  const pass = passContext(session, crypto, failures, options, counts.repaired);
   for (const table of plan.tables) await phase(pass, table, 'encrypt', counts, options);
   for (const table of plan.tables) await phase(pass, table, 'reencrypt', counts, options);
   return {
@@ -241,11 +244,13 @@ async function upgradeTarget(
     rowsEncrypted: counts.encrypt,
     rowsReencrypted: counts.reencrypt,
     rowsRetried: counts.retried,
+    rowsRepaired: counts.repaired.count,
+    repairedRows: counts.repaired.rows,
   };
 }
 
 function newCounts(): Counts {
-  return { encrypt: 0, reencrypt: 0, decrypt: 0, retried: 0 };
+  return { encrypt: 0, reencrypt: 0, decrypt: 0, retried: 0, repaired: new RepairLog() };
 }
 
 function passContext(
@@ -253,6 +258,7 @@ function passContext(
   crypto: StoreCrypto,
   failures: FailureLog,
   options: StoreOptions,
+  repaired: RepairLog,
 ): PassContext {
   return {
     session,
@@ -261,7 +267,7 @@ function passContext(
     progress: options.progress,
     failures,
     log: options.log,
-    reported: new Set(),
+    repaired,
   };
 }
 
@@ -302,7 +308,7 @@ function migrationContext(
   counts: Counts,
 ): MigrationContext {
   const { session } = plan;
-  const pass = passContext(session, crypto, failures, options);
+  const pass = passContext(session, crypto, failures, options, counts.repaired);
   const all = async (which: StorePhase, action: string, table: SecretTable) => {
     const before = failures.count;
     await phase(pass, table, which, counts, options);
