@@ -90,7 +90,7 @@ export function printSummary(ctx: Context, keep: boolean, seconds: number): void
   }
   out.plain(
     `Master keys: k2 (current) ${deployment.keys.k2?.file ?? ''}; ` +
-      `k1 (previous, no row uses it: safe to retire) ${deployment.keys.k1?.file ?? ''}`,
+      `k1 (previous, no stored value is under it: rotated away from, so it can be retired) ${deployment.keys.k1?.file ?? ''}`,
   );
   out.plain(`Deployment config: ${deployment.configFile}`);
   out.plain(`Finished in ${seconds.toFixed(1)} s.`);

@@ -187,6 +187,8 @@ async function downgradeAndDropRoles(
   const reverted = await withProgress(io, (progress) =>
     runDowngrade(deployment, options.to, {
       batchSize: options.batchSize,
+      // The store's lock waits as long as --lock-wait says, as the roles' locks do.
+      lockWaitSeconds: options.lockWaitSeconds,
       log: logTo(io),
       progress,
       env: io.env,

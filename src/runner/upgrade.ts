@@ -21,6 +21,7 @@ import type { Deployment } from '../policy/model.js';
 import type { MasterKeySet } from '../secrets/keys.js';
 import {
   checkSecrets,
+  type RepairedRow,
   type SecretFailure,
   type StoreOptions,
   type StoreTarget,
@@ -82,6 +83,10 @@ export interface TargetSummary {
   readonly rowsEncrypted: number;
   readonly rowsReencrypted: number;
   readonly rowsRetried: number;
+  /** Rows whose key-id column did not match their values, written again (named on the log). */
+  readonly rowsRepaired: number;
+  /** The first of them by table and primary key, never a value (the first 20: src/secrets/store/pass.ts). */
+  readonly repairedRows: readonly RepairedRow[];
   readonly verify: {
     readonly ok: boolean;
     /** Components whose privileges differ from their policy on this target, or that could not log in. */
@@ -244,6 +249,8 @@ function targetSummary(
     rowsEncrypted: store?.result.rowsEncrypted ?? 0,
     rowsReencrypted: store?.result.rowsReencrypted ?? 0,
     rowsRetried: store?.result.rowsRetried ?? 0,
+    rowsRepaired: store?.result.rowsRepaired ?? 0,
+    repairedRows: store?.result.repairedRows ?? [],
     verify: {
       ok: problems.length === 0 && failures.length === 0,
       privileges: problems,

@@ -3,7 +3,8 @@ import type { Dialect } from '../dialect.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { effectivePrivilegesFromGrants } from './privileges.js';
 import { renderChange } from './render.js';
-import { AUTHENTICATION_FAILURES, connectMysql, databaseError, openConnection } from './session.js';
+import { databaseError } from './errors.js';
+import { AUTHENTICATION_FAILURES, connectMysql, openConnection } from './session.js';
 
 export const mysqlDialect: Dialect = {
   engine: 'mysql',

@@ -23,7 +23,11 @@ import type {
 import type { HeaderWindow } from '../../secrets/evidence.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { CONNECT_TIMEOUT_MS } from '../connection.js';
-import { connectionOptions, databaseError as sessionError, errorCode, SESSION_SQL_MODE } from './session.js';
+import type { LockOptions } from '../dialect.js';
+import { waitForLock } from '../lock-wait.js';
+import { databaseError, errorCode } from './errors.js';
+import { namedLockHolder } from './lock-holder.js';
+import { connectionOptions, SESSION_SQL_MODE } from './session.js';
 import { qualified, quoteIdent } from './sql.js';
 
 const TRANSIENT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
@@ -59,16 +63,6 @@ export function knexConfig(url: string, poolSize: number): Knex.Config {
   };
 }
 
-/** As session.ts, and without the values some messages quote (a duplicate secret, a bad string). */
-export function databaseError(err: unknown, context: string): DatabaseError {
-  const error = sessionError(err, context);
-  const message = error.message.replace(
-    /(Duplicate entry |value: |string value: )'(?:[^'\\]|\\.|'')*'/g,
-    "$1'<value not shown>'",
-  );
-  return new DatabaseError(message, { ...(error.code ? { code: error.code } : {}) });
-}
-
 async function rows<R>(db: Knex, sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<R[]> {
   const [result] = (await db.raw(sql, [...bindings])) as [R[]];
   return result;
@@ -85,28 +79,47 @@ export function storeLockName(database: string): string {
   return `dbwarden-store-${createHash('sha256').update(database, 'utf8').digest('hex').slice(0, 40)}`;
 }
 
-/** GET_LOCK on a connection taken out of the pool for the run; the server releases it if the process dies. */
-export async function lockStore(db: Knex, target: string, waitSeconds: number): Promise<StoreLockRelease> {
+/**
+ * GET_LOCK on a connection taken out of the pool for the run; the server
+ * releases it if the process dies. While it waits, lock.notify is told who
+ * holds the lock (lock-wait.ts), as for apply's locks.
+ */
+export async function lockStore(db: Knex, target: string, lock: LockOptions): Promise<StoreLockRelease> {
   const connection: unknown = await db.client.acquireConnection();
-  const on = async (sql: string, bindings: readonly Knex.RawBinding[]) => {
-    const [result] = (await db.raw(sql, [...bindings]).connection(connection)) as [Record<string, unknown>[]];
-    return result[0];
+  const on = async (sql: string, bindings: readonly unknown[]) => {
+    const [result] = (await db.raw(sql, [...(bindings as Knex.RawBinding[])]).connection(connection)) as [
+      Record<string, unknown>[],
+    ];
+    return result;
   };
-  const wait = Math.max(1, Math.round(waitSeconds));
-  let got: unknown;
-  let name: string;
+  const waitSeconds = Math.max(1, Math.round(lock.waitSeconds));
+  let name = '';
+  let taken: boolean;
   try {
-    name = storeLockName(String((await on('SELECT DATABASE() AS d', []))?.d));
-    got = (await on('SELECT GET_LOCK(?, ?) AS got', [name, wait]))?.got;
+    name = storeLockName(String((await on('SELECT DATABASE() AS d', []))[0]?.d));
+    taken = await waitForLock({
+      target,
+      lock: "encrypted store's lock",
+      waitSeconds,
+      tryFor: async (seconds) =>
+        Number((await on('SELECT GET_LOCK(?, ?) AS got', [name, seconds]))[0]?.got) === 1,
+      holder: () => namedLockHolder(on, name),
+      notify: lock.notify,
+    });
   } catch (err) {
     await db.client.releaseConnection(connection);
-    throw databaseError(err, `target ${target}: could not take the encrypted store's lock`);
+    throw databaseError(err, { target, action: "take the encrypted store's lock" });
   }
-  if (Number(got) !== 1) {
+  if (!taken) {
     await db.client.releaseConnection(connection);
     throw new DatabaseError(
-      `target ${target}: another dbwarden run held the encrypted store's lock for more than ${wait}s`,
-      { hint: 'wait for it to finish and run again', code: 'LOCK_TIMEOUT' },
+      `target ${target}: another dbwarden run held the encrypted store's lock for more than ${waitSeconds}s`,
+      {
+        hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+        target,
+        action: "take the encrypted store's lock",
+        code: 'LOCK_TIMEOUT',
+      },
     );
   }
   return async () => {

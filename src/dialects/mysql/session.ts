@@ -23,6 +23,7 @@ import { waitForLock } from '../lock-wait.js';
 import { databaseError, errorCode } from './errors.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
+import { namedLockHolder } from './lock-holder.js';
 import { parseSslParam } from './url-params.js';
 
 /** Once dbwarden's lock is held, no statement should wait long for a metadata lock. */
@@ -208,7 +209,7 @@ class MysqlSession implements AdminSession {
         ]);
         return Number(row?.got) === 1;
       },
-      holder: () => this.lockHolder(name),
+      holder: () => namedLockHolder((sql, values) => this.rows('find who holds the lock', sql, values), name),
       notify: lock.notify,
     });
     if (!taken) {
@@ -223,23 +224,6 @@ class MysqlSession implements AdminSession {
       );
     }
     this.held.add(name);
-  }
-
-  /**
-   * The connection holding a named lock (IS_USED_LOCK), with its user and
-   * host from PROCESSLIST when the admin may see them (PROCESS privilege).
-   */
-  private async lockHolder(name: string): Promise<string | undefined> {
-    const [used] = await this.rows('find who holds the lock', 'select is_used_lock(?) as id', [name]);
-    if (used?.id === null || used?.id === undefined) return undefined;
-    const id = String(used.id);
-    const [row] = await this.rows(
-      'find who holds the lock',
-      'SELECT USER AS login, HOST AS host FROM information_schema.PROCESSLIST WHERE ID = ?',
-      [id],
-    );
-    if (!row) return `connection ${id}`;
-    return `connection ${id} (user ${String(row.login)}, from ${String(row.host)})`;
   }
 
   async run(statement: Statement): Promise<void> {
@@ -305,6 +289,3 @@ function hintFor(err: unknown): string | undefined {
       return undefined;
   }
 }
-
-// The store's SQL (secrets.ts) imports these from here.
-export { databaseError, errorCode } from './errors.js';

@@ -3,7 +3,8 @@ import { scramSha256Verifier } from './scram.js';
 import type { Dialect } from '../dialect.js';
 import { effectivePrivilegesOf } from './privileges.js';
 import { renderChange } from './render.js';
-import { connectPostgres, databaseError, openClient } from './session.js';
+import { databaseError } from './errors.js';
+import { connectPostgres, openClient } from './session.js';
 
 /** 28P01: wrong password; 28000: no such role, or pg_hba.conf refuses it. */
 const AUTHENTICATION_FAILURES = new Set(['28P01', '28000']);

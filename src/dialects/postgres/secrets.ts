@@ -21,7 +21,10 @@ import type {
 import type { HeaderWindow } from '../../secrets/evidence.js';
 import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
-import { databaseError, sqlState } from './session.js';
+import type { LockOptions } from '../dialect.js';
+import { waitForLock } from '../lock-wait.js';
+import { databaseError, sqlState } from './errors.js';
+import { advisoryLockHolder } from './lock-holder.js';
 import { qualified, quoteIdent } from './sql.js';
 
 /** pg_advisory_lock(key1, key2) of the encrypted store: "dbwa" and "rd" + 3 (apply's locks use + 1 and + 2). */
@@ -57,26 +60,42 @@ export async function defaultSchema(db: Knex): Promise<string> {
 
 /**
  * A session advisory lock on a connection taken out of the pool for the
- * run: released explicitly, or by the server when the process dies.
+ * run: released explicitly, or by the server when the process dies. While
+ * it waits, lock.notify is told who holds the lock (lock-wait.ts), as for
+ * apply's locks.
  */
-export async function lockStore(db: Knex, target: string, waitSeconds: number): Promise<StoreLockRelease> {
+export async function lockStore(db: Knex, target: string, lock: LockOptions): Promise<StoreLockRelease> {
   const connection: unknown = await db.client.acquireConnection();
   const on = (sql: string, bindings: readonly Knex.RawBinding[] = []) =>
     db.raw(sql, [...bindings]).connection(connection);
-  const wait = `${Math.max(1, Math.round(waitSeconds))}s`;
+  const waitSeconds = Math.max(1, Math.round(lock.waitSeconds));
+  let taken: boolean;
   try {
-    await on('select set_config(?, ?, false)', ['lock_timeout', wait]);
-    await on('select pg_advisory_lock(?, ?)', [...STORE_LOCK_KEYS]);
-    await on('select set_config(?, ?, false)', ['lock_timeout', '0']);
+    taken = await waitForLock({
+      target,
+      lock: "encrypted store's lock",
+      waitSeconds,
+      tryFor: (seconds) => tryStoreLock(on, seconds),
+      holder: () =>
+        advisoryLockHolder(async (sql) => (await on(sql)).rows as Record<string, unknown>[], STORE_LOCK_KEYS),
+      notify: lock.notify,
+    });
   } catch (err) {
     await db.client.releaseConnection(connection);
-    if (sqlState(err) === '55P03') {
-      throw new DatabaseError(
-        `target ${target}: another dbwarden run held the encrypted store's lock for more than ${wait}`,
-        { hint: 'wait for it to finish and run again', code: '55P03' },
-      );
-    }
-    throw databaseError(err, `target ${target}: could not take the encrypted store's lock`);
+    throw databaseError(err, { target, action: "take the encrypted store's lock" });
+  }
+  if (!taken) {
+    await db.client.releaseConnection(connection);
+    throw new DatabaseError(
+      `target ${target}: another dbwarden run held the encrypted store's lock for more than ${waitSeconds}s`,
+      {
+        hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+        target,
+        action: "take the encrypted store's lock",
+        code: '55P03',
+        sqlState: '55P03',
+      },
+    );
   }
   return async () => {
     try {
@@ -85,6 +104,31 @@ export async function lockStore(db: Knex, target: string, waitSeconds: number): 
       await db.client.releaseConnection(connection);
     }
   };
+}
+
+/**
+ * One try on the lock's own connection, outside any transaction: without
+ * waiting (pg_try_advisory_lock), or waiting up to `seconds` (lock_timeout,
+ * reset to none after, so the held connection never times out on it).
+ */
+async function tryStoreLock(
+  on: (sql: string, bindings?: readonly Knex.RawBinding[]) => Knex.Raw<{ rows: { taken?: boolean }[] }>,
+  seconds: number,
+): Promise<boolean> {
+  if (seconds === 0) {
+    const { rows } = await on('select pg_try_advisory_lock(?, ?) as taken', [...STORE_LOCK_KEYS]);
+    return rows[0]?.taken === true;
+  }
+  await on('select set_config(?, ?, false)', ['lock_timeout', `${seconds}s`]);
+  try {
+    await on('select pg_advisory_lock(?, ?)', [...STORE_LOCK_KEYS]);
+    return true;
+  } catch (err) {
+    if (sqlState(err) !== '55P03') throw err;
+    return false;
+  } finally {
+    await on('select set_config(?, ?, false)', ['lock_timeout', '0']);
+  }
 }
 
 interface ColumnRow {

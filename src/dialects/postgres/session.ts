@@ -16,6 +16,7 @@ import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import { waitForLock } from '../lock-wait.js';
 import { databaseError, sanitizePostgresMessage, sqlState } from './errors.js';
 import { introspectTarget } from './introspect.js';
+import { advisoryLockHolder } from './lock-holder.js';
 
 /** pg_advisory_xact_lock(key1, key2): "dbwa" and "rd" + 1; the same on every database. */
 const LOCK_KEYS = [0x64627761, 0x72640001] as const;
@@ -253,33 +254,10 @@ class PostgresSession implements AdminSession {
   }
 
   private async readLockHolder(advisory: AdvisoryLock): Promise<string | undefined> {
-    const { rows } = await this.client.query<{
-      pid: number;
-      application: string | null;
-      login: string | null;
-      client: string | null;
-      connected: number | null;
-    }>(
-      `select l.pid, a.application_name as application, a.usename as login,
-              coalesce(a.client_hostname, host(a.client_addr)) as client,
-              floor(extract(epoch from clock_timestamp() - a.backend_start))::int as connected
-         from pg_catalog.pg_locks l
-         left join pg_catalog.pg_stat_activity a on a.pid = l.pid
-        where l.locktype = 'advisory' and l.granted and l.objsubid = 2
-          and l.classid::bigint = $1 and l.objid::bigint = $2
-          and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
-        limit 1`,
-      [...advisory.keys],
+    return advisoryLockHolder(
+      async (sql) => (await this.client.query<Record<string, unknown>>(sql)).rows,
+      advisory.keys,
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    const details = [
-      row.application ? `application ${row.application}` : undefined,
-      row.login ? `user ${row.login}` : undefined,
-      row.client ? `from ${row.client}` : undefined,
-      row.connected === null ? undefined : `connected ${row.connected} s ago`,
-    ].filter((d) => d !== undefined);
-    return `pid ${row.pid} (${details.join(', ')})`;
   }
 
   /**
@@ -357,9 +335,6 @@ class PostgresSession implements AdminSession {
     }
   }
 }
-
-// The store's SQL (secrets.ts) imports these from here.
-export { databaseError, sqlState } from './errors.js';
 
 /**
  * Which server this is, as the server says (never from the URL: one server has

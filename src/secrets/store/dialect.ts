@@ -6,6 +6,7 @@
  * SQL is written; everything here decides *what* to do, never *how*.
  */
 import type { Knex } from 'knex';
+import type { LockOptions } from '../../dialects/dialect.js';
 import type { DatabaseError } from '../../errors.js';
 import type { HeaderWindow } from '../evidence.js';
 
@@ -122,9 +123,10 @@ export interface SecretsDialect {
   defaultSchema(db: Knex): Promise<string>;
   /**
    * Takes the store's lock on this database (one dbwarden store run at a time),
-   * waiting at most waitSeconds; holds it on a connection of its own until released.
+   * waiting at most lock.waitSeconds and telling lock.notify who holds it meanwhile
+   * (as apply's locks do); holds it on a connection of its own until released.
    */
-  lockStore(db: Knex, target: string, waitSeconds: number): Promise<StoreLockRelease>;
+  lockStore(db: Knex, target: string, lock: LockOptions): Promise<StoreLockRelease>;
   /** The table's columns by name, or undefined when there is no such table. */
   readColumns(db: Knex, table: TableRef): Promise<ReadonlyMap<string, ColumnFacts> | undefined>;
   /** Creates dbwarden's record of original column definitions when missing. */

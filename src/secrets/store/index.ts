@@ -16,6 +16,7 @@
  */
 import type { Knex } from 'knex';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../../dialects/lock-wait.js';
+import type { LockOptions } from '../../dialects/dialect.js';
 import { InvalidInputError } from '../../errors.js';
 import type { SecretColumns } from '../../policy/model.js';
 import type { MasterKeySet } from '../keys.js';
@@ -23,7 +24,7 @@ import { StoreCrypto } from './crypto.js';
 import { SecretRowsError } from './errors.js';
 import { appliedMigrations, type MigrationContext, migrateDownTo, migrateLatest } from './migrate.js';
 import { checkDowngradeTo } from './migration-names.js';
-import { FailureLog, type PassContext, runPhase } from './pass.js';
+import { FailureLog, type PassContext, RepairLog, runPhase } from './pass.js';
 import { keyError, keyProblems } from './preflight.js';
 import {
   addKeyColumns,
@@ -45,6 +46,7 @@ export { explainKeyError } from './missing-key.js';
 export { verifySecrets } from './verify.js';
 export { SecretRowsError, SecretStoreError, ValuesDoNotFitError } from './errors.js';
 export type {
+  RepairedRow,
   SecretFailure,
   SecretFailureProblem,
   StoreOptions,
@@ -75,6 +77,8 @@ interface Counts {
   reencrypt: number;
   decrypt: number;
   retried: number;
+  /** Shared by the migrations' passes and the later ones: each repaired row named and counted once. */
+  readonly repaired: RepairLog;
 }
 
 /**
@@ -128,7 +132,7 @@ export async function upgradeSecretsWith(
 ): Promise<TargetUpgrade[]> {
   checkBatchSize(options.batchSize);
   const failures = new FailureLog();
-  const sessions = await openSessions(targets, options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS);
+  const sessions = await openSessions(targets, storeLock(options));
   try {
     const plans = await prepare(sessions, secrets, crypto, 'upgrade');
     const results: TargetUpgrade[] = [];
@@ -154,7 +158,7 @@ export async function downgradeSecrets(
   checkBatchSize(options.batchSize);
   const crypto = new StoreCrypto(keys, { threads: options.threads });
   const failures = new FailureLog();
-  const sessions = await openSessions(targets, options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS);
+  const sessions = await openSessions(targets, storeLock(options));
   try {
     const plans = await prepare(sessions, secrets, crypto, 'downgrade');
     const results: TargetDowngrade[] = [];
@@ -225,7 +229,7 @@ async function upgradeTarget(
     });
   }
   const migrationsRun = await migrateLatest(session, context, options.log);
-  const pass = passContext(session, crypto, failures, options);
+  const pass = passContext(session, crypto, failures, options, counts.repaired);
   for (const table of plan.tables) await phase(pass, table, 'encrypt', counts, options);
   for (const table of plan.tables) await phase(pass, table, 'reencrypt', counts, options);
   return {
@@ -234,11 +238,13 @@ async function upgradeTarget(
     rowsEncrypted: counts.encrypt,
     rowsReencrypted: counts.reencrypt,
     rowsRetried: counts.retried,
+    rowsRepaired: counts.repaired.count,
+    repairedRows: counts.repaired.rows,
   };
 }
 
 function newCounts(): Counts {
-  return { encrypt: 0, reencrypt: 0, decrypt: 0, retried: 0 };
+  return { encrypt: 0, reencrypt: 0, decrypt: 0, retried: 0, repaired: new RepairLog() };
 }
 
 function passContext(
@@ -246,6 +252,7 @@ function passContext(
   crypto: StoreCrypto,
   failures: FailureLog,
   options: StoreOptions,
+  repaired: RepairLog,
 ): PassContext {
   return {
     session,
@@ -254,7 +261,7 @@ function passContext(
     progress: options.progress,
     failures,
     log: options.log,
-    reported: new Set(),
+    repaired,
   };
 }
 
@@ -295,7 +302,7 @@ function migrationContext(
   counts: Counts,
 ): MigrationContext {
   const { session } = plan;
-  const pass = passContext(session, crypto, failures, options);
+  const pass = passContext(session, crypto, failures, options, counts.repaired);
   const all = async (which: StorePhase, action: string, table: SecretTable) => {
     const before = failures.count;
     await phase(pass, table, which, counts, options);
@@ -311,4 +318,9 @@ function migrationContext(
     encrypt: (table) => all('encrypt', 'encrypted', table),
     decrypt: (table) => all('decrypt', 'decrypted', table),
   };
+}
+
+/** The store lock's wait, and where to say who holds it while waiting (the run's log: stderr). */
+function storeLock(options: StoreOptions): LockOptions {
+  return { waitSeconds: options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, notify: options.log };
 }

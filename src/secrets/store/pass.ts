@@ -26,7 +26,7 @@ import { keysetBatches, pipeline } from './pipeline.js';
 import { type ReadRow, transformBatch } from './rows.js';
 import type { TargetSession } from './session.js';
 import { KEY_ID_COLUMN, type SecretTable, tableLabel, updateShape } from './tables.js';
-import type { SecretFailure, StorePhase, StoreProgress } from './types.js';
+import type { RepairedRow, SecretFailure, StorePhase, StoreProgress } from './types.js';
 
 /** Passes over the rows still pending before rows that keep changing under us are an error. */
 const MAX_PASSES = 20;
@@ -41,8 +41,34 @@ export interface PassContext {
   readonly failures: FailureLog;
   /** One line per row whose key-id column did not match its values (repaired), never a value. */
   readonly log: (message: string) => void;
-  /** Rows already reported, so a row retried by a later pass is named once. */
-  readonly reported: Set<string>;
+  /** Rows already named, shared by every pass over a target, so a row retried later is named and counted once. */
+  readonly repaired: RepairLog;
+}
+
+/** Repaired rows kept for the summary (all are counted). */
+export const REPAIRED_ROWS_KEPT = 20;
+
+/** Rows whose key-id column did not say what their values do, each once: counted, the first few kept. */
+export class RepairLog {
+  readonly #seen = new Set<string>();
+  readonly #kept: RepairedRow[] = [];
+
+  /** False when the row was already named. */
+  add(row: RepairedRow): boolean {
+    const key = JSON.stringify([row.table, row.primaryKey]);
+    if (this.#seen.has(key)) return false;
+    this.#seen.add(key);
+    if (this.#kept.length < REPAIRED_ROWS_KEPT) this.#kept.push(row);
+    return true;
+  }
+
+  get count(): number {
+    return this.#seen.size;
+  }
+
+  get rows(): RepairedRow[] {
+    return [...this.#kept];
+  }
 }
 
 export interface PhaseResult {
@@ -211,9 +237,7 @@ function reportMismatches(ctx: PassContext, table: SecretTable, rows: readonly R
     const values = row.values.map((v) => (v === null ? null : storedEvidence(v, crypto.keys)));
     const evidence = rowEvidence(values);
     if (columnAgrees(row.keyId, evidence)) continue;
-    const key = JSON.stringify([session.name, tableLabel(table), row.primaryKeyText]);
-    if (ctx.reported.has(key)) continue;
-    ctx.reported.add(key);
+    if (!ctx.repaired.add({ table: tableLabel(table), primaryKey: row.primaryKeyText })) continue;
     const said = row.keyId === null ? 'no key id' : `key id "${row.keyId}"`;
     ctx.log(
       `target ${session.name}: ${tableLabel(table)} row ${row.primaryKeyText}: ${KEY_ID_COLUMN} says ${said}, ` +

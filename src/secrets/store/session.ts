@@ -5,6 +5,7 @@
  * the target and what was being done, never the URL or a value.
  */
 import knexFactory, { type Knex } from 'knex';
+import type { LockOptions } from '../../dialects/dialect.js';
 import { DbwardenError } from '../../errors.js';
 import type { BoundSql, SecretsDialect, StoreLockRelease } from './dialect.js';
 import { storeDialect } from './dialects.js';
@@ -78,11 +79,11 @@ export class TargetSession {
     return this.#defaultSchema;
   }
 
-  /** Waits for other dbwarden store runs on this database; held until close(). */
-  async lock(waitSeconds: number): Promise<void> {
+  /** Waits for other dbwarden store runs on this database, telling lock.notify who holds it; held until close(). */
+  async lock(lock: LockOptions): Promise<void> {
     if (this.#release !== undefined) return;
     this.#release = await this.guard("take the encrypted store's lock", () =>
-      this.dialect.lockStore(this.db, this.name, waitSeconds),
+      this.dialect.lockStore(this.db, this.name, lock),
     );
   }
 
@@ -98,17 +99,17 @@ export class TargetSession {
   }
 }
 
-/** Opens and locks a session per target; if one fails, the ones already open are closed. */
+/** Opens a session per target, locked when `lock` is given; if one fails, the ones already open are closed. */
 export async function openSessions(
   targets: readonly StoreTarget[],
-  lockWaitSeconds: number | undefined,
+  lock: LockOptions | undefined,
 ): Promise<TargetSession[]> {
   const sessions: TargetSession[] = [];
   try {
     for (const target of targets) {
       const session = TargetSession.open(target);
       sessions.push(session);
-      if (lockWaitSeconds !== undefined) await session.lock(lockWaitSeconds);
+      if (lock !== undefined) await session.lock(lock);
     }
   } catch (err) {
     await closeSessions(sessions);

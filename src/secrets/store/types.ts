@@ -41,6 +41,16 @@ export interface TargetUpgrade {
   readonly rowsReencrypted: number;
   /** Rows an application changed between read and write: skipped, then read and done again. */
   readonly rowsRetried: number;
+  /** Rows whose key-id column did not say what their values do: written again whole under the current key. */
+  readonly rowsRepaired: number;
+  /** The first of them (pass.ts, REPAIRED_ROWS_KEPT), as they were named on the log. */
+  readonly repairedRows: readonly RepairedRow[];
+}
+
+/** A row by table (schema.table as the config names it) and primary key as text; never a value. */
+export interface RepairedRow {
+  readonly table: string;
+  readonly primaryKey: string;
 }
 
 export interface TargetDowngrade {

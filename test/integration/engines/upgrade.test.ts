@@ -118,6 +118,26 @@ describe.each(ENGINES)('upgrade, status, verify --secrets and downgrade on $titl
     expect((await run('verify', '--secrets', '--sample', '50')).code).toBe(0);
   });
 
+  it('upgrade --format json lists a row whose key id was changed by hand, as stderr names it', async () => {
+    await s.sql("UPDATE users SET dbwarden_key_id = 'k2' WHERE id = 3");
+    const result = await run('upgrade', '--format', 'json');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('users row 3: dbwarden_key_id says key id "k2"');
+    const doc = JSON.parse(result.stdout) as {
+      targets: { target: string; rowsRepaired: number; repairedRows: unknown[] }[];
+      secrets: { target: string; rowsReencrypted: number }[];
+    };
+    expect(doc.targets[0]).toMatchObject({
+      target: 'main1',
+      rowsRepaired: 1,
+      repairedRows: [{ table: 'users', primaryKey: '3' }],
+    });
+    // The fields scripts already read are still there.
+    expect(doc.secrets[0]).toMatchObject({ target: 'main1', rowsReencrypted: 1 });
+    const again = JSON.parse((await run('upgrade', '--format', 'json')).stdout) as typeof doc;
+    expect(again.targets[0]).toMatchObject({ rowsRepaired: 0, repairedRows: [] });
+  });
+
   it('refuses a ciphertext copied to another row, naming both rows (exit 3)', async () => {
     const [first] = await s.sql('SELECT secret_key FROM users WHERE id = 1');
     await s.sql(`UPDATE users SET secret_key = '${String(first?.secret_key)}' WHERE id = 2`);

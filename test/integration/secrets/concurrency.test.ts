@@ -197,7 +197,7 @@ describe.each(ENGINES)('two upgrades at once on $title', (engine) => {
   it('gives up waiting for another run with a clear error, having written nothing', async () => {
     const holder = TargetSession.open(s.target);
     try {
-      await holder.lock(5);
+      await holder.lock({ waitSeconds: 5, notify: undefined });
       const before = await s.rows();
       const started = Date.now();
       const waiting = upgradeSecrets(SECRETS, keySet(k2, k1), s.targets, {

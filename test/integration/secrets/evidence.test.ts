@@ -114,6 +114,8 @@ describe.each(ENGINES)('evidence from the values themselves on $title', (engine)
     const options = storeOptions(50);
     const [result] = await upgradeSecrets(SECRETS, keySet(k2, k1), s.targets, options);
     expect(result?.rowsReencrypted).toBe(ROWS);
+    // Named once on the log and once in the result, by table and primary key.
+    expect(result).toMatchObject({ rowsRepaired: 1, repairedRows: [{ table: 'users', primaryKey: '8' }] });
     expect(options.lines.filter((l) => l.includes('row 8:'))).toEqual([
       'target main1: users row 8: dbwarden_key_id says key id "k2", but the row holds values under key "k1": written again under "k2"',
     ]);

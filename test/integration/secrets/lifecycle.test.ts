@@ -67,6 +67,8 @@ describe.each(ENGINES)('the encrypted store on $title, 20,000 rows', (engine) =>
       rowsEncrypted: ROWS,
       rowsReencrypted: 0,
       rowsRetried: 0,
+      rowsRepaired: 0,
+      repairedRows: [],
     });
     expect(options.reports.at(-1)).toMatchObject({ target: 'main1', table: 'users', phase: 'encrypt' });
     expect(options.reports.at(-1)?.done).toBe(ROWS);

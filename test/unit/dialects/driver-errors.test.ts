@@ -10,6 +10,8 @@ import {
   sanitizePostgresMessage,
 } from '../../../src/dialects/postgres/errors.js';
 import { databaseError as mysqlError, sanitizeMysqlMessage } from '../../../src/dialects/mysql/errors.js';
+import { mysqlSecrets } from '../../../src/dialects/mysql/secrets.js';
+import { postgresSecrets } from '../../../src/dialects/postgres/secrets.js';
 
 const SECRET = 'Tr0ub4dor-and-3';
 
@@ -142,5 +144,41 @@ describe('MySQL databaseError', () => {
     expect(error.cause?.errno).toBe(1062);
     expect(visible(error)).not.toContain(SECRET);
     expect(Object.values(error.cause ?? {}).join(' ')).not.toContain(SECRET);
+  });
+});
+
+describe("the encrypted store's errors", () => {
+  it('on MySQL keep the typed fields and the sanitized cause, as the session errors do', () => {
+    const raw = driverError(`Duplicate entry '${SECRET}' for key 'users_access_bidx'`, {
+      code: 'ER_DUP_ENTRY',
+      errno: 1062,
+      sqlState: '23000',
+      sql: `UPDATE users SET access_key = '${SECRET}'`,
+    });
+    const error = mysqlSecrets.databaseError(raw, 'target cell: could not encrypt the values');
+    expect(error.message).toBe(
+      "target cell: could not encrypt the values: Duplicate entry '<value not shown>' for key 'users_access_bidx' (ER_DUP_ENTRY 1062)",
+    );
+    expect(error.details()).toEqual({
+      target: 'cell',
+      action: 'encrypt the values',
+      code: 'ER_DUP_ENTRY',
+      sqlState: '23000',
+      errno: 1062,
+    });
+    expect(error.cause).toBeInstanceOf(DriverError);
+    expect(visible(error)).not.toContain(SECRET);
+  });
+
+  it('on PostgreSQL keep them too', () => {
+    const raw = driverError('permission denied for table users', { code: '42501' });
+    const error = postgresSecrets.databaseError(raw, 'target main: could not read the rows');
+    expect(error.details()).toEqual({
+      target: 'main',
+      action: 'read the rows',
+      code: '42501',
+      sqlState: '42501',
+    });
+    expect(error.cause).toBeInstanceOf(DriverError);
   });
 });
