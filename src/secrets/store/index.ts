@@ -229,7 +229,7 @@ async function upgradeTarget(
     });
   }
   const migrationsRun = await migrateLatest(session, context, options.log);
-  const pass = passContext(session, crypto, failures, options, counts.repaired);
+  const pass = passContext({ session, crypto, failures, repaired: counts.repaired }, options);
   for (const table of plan.tables) await phase(pass, table, 'encrypt', counts, options);
   for (const table of plan.tables) await phase(pass, table, 'reencrypt', counts, options);
   return {
@@ -248,11 +248,18 @@ function newCounts(): Counts {
 }
 
 function passContext(
-  session: TargetSession,
-  crypto: StoreCrypto,
-  failures: FailureLog,
+  {
+    session,
+    crypto,
+    failures,
+    repaired,
+  }: {
+    readonly session: TargetSession;
+    readonly crypto: StoreCrypto;
+    readonly failures: FailureLog;
+    readonly repaired: RepairLog;
+  },
   options: StoreOptions,
-  repaired: RepairLog,
 ): PassContext {
   return {
     session,
@@ -302,7 +309,7 @@ function migrationContext(
   counts: Counts,
 ): MigrationContext {
   const { session } = plan;
-  const pass = passContext(session, crypto, failures, options, counts.repaired);
+  const pass = passContext({ session, crypto, failures, repaired: counts.repaired }, options);
   const all = async (which: StorePhase, action: string, table: SecretTable) => {
     const before = failures.count;
     await phase(pass, table, which, counts, options);
