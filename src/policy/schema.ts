@@ -3,7 +3,7 @@
  *
  * These schemas check structure only (keys, types, allowed words). Rules that
  * depend on other files or on the target engine (identifier limits, kinds no
- * target has, duplicate components) live in validate.ts, where every problem
+ * target has, duplicate components) live in deployment.ts, where every problem
  * can be reported with its place. The JSON Schema printed by `dbwarden schema`
  * is generated from these, so editors and dbwarden agree on the format.
  */
