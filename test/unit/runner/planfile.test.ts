@@ -25,6 +25,7 @@ const grant = (tableName: string, privileges: string[], target = 'db1'): Change 
   target,
   component: 'api',
   role: 'nova_api_role',
+  kind: 'role',
   object: { kind: 'table', schema: 'public', table: tableName },
   privileges,
 });
