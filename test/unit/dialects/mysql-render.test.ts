@@ -241,6 +241,29 @@ describe('MariaDB rendering', () => {
   });
 });
 
+describe('MySQL accounts by the kind the planner gave', () => {
+  it('addresses a login at the configured host and a role by the flavor, whatever the name says', () => {
+    const revoke = { ...base, type: 'revoke', role: 'nova_x_role', privileges: ['select'] } as const;
+    const object = { kind: 'table', schema: 'nova_api', table: 't' } as const;
+    expect(sql({ ...revoke, object, kind: 'role' })).toEqual([
+      'REVOKE SELECT ON `nova_api`.`t` FROM `nova_x_role`',
+    ]);
+    expect(sql({ ...revoke, object, kind: 'login' })).toEqual([
+      "REVOKE SELECT ON `nova_api`.`t` FROM 'nova_x_role'@'%'",
+    ]);
+    expect(
+      sql({
+        ...base,
+        type: 'revoke-membership',
+        role: 'nova_api_role',
+        kind: 'role',
+        member: 'nova_x_role',
+        memberKind: 'role',
+      }),
+    ).toEqual(['REVOKE `nova_api_role` FROM `nova_x_role`']);
+  });
+});
+
 describe('MySQL 8 rendering', () => {
   it('roles are accounts at %; logins get caching_sha2_password, REQUIRE SSL and a connection limit', () => {
     expect(sql({ ...base, type: 'create-role', role: 'nova_api_role', kind: 'role' }, mysql8)[0]).toBe(
