@@ -15,11 +15,15 @@
  * - A component without databases gets no login; an existing one is dropped.
  * - Order is safe: strip powers and revoke first, create before grant, drop last.
  */
+import { isGrantRoleName } from '../policy/names.js';
 import { compareText, compareTuples } from '../util/compare.js';
+import { attributeText, sortedAttributes } from './attributes.js';
 import { compareObjects, comparePrivilegeNames, indexTables, objectKey } from './objects.js';
 import { RoleCollisionError, roleCollisions } from './ownership.js';
 import { policyGrants } from './policy-grants.js';
 import type {
+  AccountAttribute,
+  AccountKind,
   Catalog,
   Change,
   ChangeType,
@@ -66,6 +70,8 @@ const PHASES: readonly ChangeType[] = [
 interface ManagedName {
   readonly component: string;
   readonly canLogin: boolean;
+  /** Decided here once, so no renderer has to guess it from the name again. */
+  readonly kind: AccountKind;
 }
 
 export function plan(desired: DesiredState, catalog: Catalog, options: PlanOptions = {}): Change[] {
@@ -146,6 +152,7 @@ function planPublicHardening(target: DesiredTarget, catalog: TargetCatalog): Cha
     target: target.name,
     component: '',
     role: PUBLIC_GRANTEE,
+    kind: 'role',
     object: group.object,
     privileges: group.privileges,
   }));
@@ -159,14 +166,18 @@ function planPublicHardening(target: DesiredTarget, catalog: TargetCatalog): Cha
 function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<string, ManagedName> {
   const names = new Map<string, ManagedName>();
   for (const c of desired.components) {
-    names.set(c.role, { component: c.component, canLogin: false });
-    names.set(c.login, { component: c.component, canLogin: true });
+    names.set(c.role, { component: c.component, canLogin: false, kind: 'role' });
+    names.set(c.login, { component: c.component, canLogin: true, kind: 'login' });
   }
   const prefix = `${desired.app}_`;
   for (const role of cluster.roles) {
     if (names.has(role.name) || !role.managedMarker || role.otherApp !== undefined) continue;
     if (!role.name.startsWith(prefix)) continue;
-    names.set(role.name, { component: componentOf(role.name, prefix), canLogin: role.canLogin });
+    names.set(role.name, {
+      component: componentOf(role.name, prefix),
+      canLogin: role.canLogin,
+      kind: kindOf(role.name),
+    });
   }
   return names;
 }
@@ -174,6 +185,11 @@ function managedNames(desired: DesiredState, cluster: ClusterCatalog): Map<strin
 /** `nova_old_role` -> `old`: names removed components in output. */
 function componentOf(roleName: string, prefix: string): string {
   return roleName.slice(prefix.length).replace(/_role$/, '');
+}
+
+/** A name no policy names any more is a grant role or a login by dbwarden's naming rule. */
+function kindOf(roleName: string): AccountKind {
+  return isGrantRoleName(roleName) ? 'role' : 'login';
 }
 
 /** The components that use any target of this cluster: they need a role and a login on it. */
@@ -185,8 +201,8 @@ function componentsOnCluster(desired: DesiredState, targets: readonly DesiredTar
 function wantedRoles(present: readonly DesiredComponent[]): Map<string, ManagedName> {
   return new Map(
     present.flatMap((c): [string, ManagedName][] => [
-      [c.role, { component: c.component, canLogin: false }],
-      [c.login, { component: c.component, canLogin: true }],
+      [c.role, { component: c.component, canLogin: false, kind: 'role' }],
+      [c.login, { component: c.component, canLogin: true, kind: 'login' }],
     ]),
   );
 }
@@ -202,7 +218,7 @@ function planRoles(
   const existing = new Map(cluster.roles.map((r) => [r.name, r]));
   const rotate = new Set(options.rotatePasswords ?? []);
   for (const [role, want] of wanted) {
-    const base = { target: host, component: want.component, role };
+    const base = { target: host, component: want.component, role, kind: want.kind };
     const current = existing.get(role);
     if (!current) {
       changes.push({ ...base, type: want.canLogin ? 'create-login' : 'create-role' });
@@ -216,7 +232,7 @@ function planRoles(
   for (const [role, name] of managed) {
     const current = existing.get(role);
     if (wanted.has(role) || !current) continue;
-    const base = { target: host, component: name.component, role };
+    const base = { target: host, component: name.component, role, kind: name.kind };
     if (current.managedMarker) {
       changes.push({ ...base, type: current.canLogin ? 'drop-login' : 'drop-role' });
       continue;
@@ -237,19 +253,29 @@ function planStaleMarks(
 ): Change[] {
   return (cluster.staleMarks ?? [])
     .filter((name) => name.startsWith(prefix) && !wanted.has(name))
-    .map((role) => ({ type: 'forget-role', target: host, component: componentOf(role, prefix), role }));
+    .map((role) => ({
+      type: 'forget-role',
+      target: host,
+      component: componentOf(role, prefix),
+      role,
+      kind: kindOf(role),
+    }));
 }
 
 /** What makes a role's login flag and powers what dbwarden wants; undefined when they already are. */
 function alterRole(
   current: RoleState,
   canLogin: boolean,
-): { type: 'alter-role'; canLogin?: boolean; clearAttributes: string[] } | undefined {
+):
+  | { type: 'alter-role'; canLogin?: boolean; clear: AccountAttribute[]; clearAttributes: string[] }
+  | undefined {
   if (current.canLogin === canLogin && current.attributes.length === 0) return undefined;
+  const clear = sortedAttributes(current.attributes);
   return {
     type: 'alter-role',
     ...(current.canLogin === canLogin ? {} : { canLogin }),
-    clearAttributes: [...current.attributes].sort(compareText),
+    clear,
+    clearAttributes: clear.map(attributeText),
   };
 }
 
@@ -288,7 +314,15 @@ function planMemberships(
     const member = managed.get(m.member);
     if (!member || wantedMemberships.has(membershipKey(m)) || dropped.has(m.member) || dropped.has(m.role))
       continue;
-    changes.push({ type: 'revoke-membership', target: host, component: member.component, ...m });
+    changes.push({
+      type: 'revoke-membership',
+      target: host,
+      component: member.component,
+      // The granted side of a membership is a role, whatever its name.
+      kind: 'role',
+      memberKind: member.kind,
+      ...m,
+    });
   }
   for (const [key, c] of wantedMemberships) {
     if (existing.has(key)) continue;
@@ -297,7 +331,9 @@ function planMemberships(
       target: host,
       component: c.component,
       role: c.role,
+      kind: 'role',
       member: c.login,
+      memberKind: 'login',
     });
   }
   return changes;
@@ -354,6 +390,14 @@ function wantedOnTarget(
   return { wantedObjects, wantedColumns };
 }
 
+/** What every grant-side change of one grantee shares. */
+interface GrantBase {
+  readonly target: string;
+  readonly role: string;
+  readonly kind: AccountKind;
+  readonly component: string;
+}
+
 function planTargetGrants(
   target: DesiredTarget,
   catalog: TargetCatalog,
@@ -374,9 +418,11 @@ function planTargetGrants(
   const heldObjectKeys = new Set(heldObjects.map(objectGrantKey));
   const survivingColumnKeys = new Set(survivingColumns.map(columnGrantKey));
 
-  const base = (grantee: string) => ({
+  const base = (grantee: string): GrantBase => ({
     target: target.name,
     role: grantee,
+    // Grantees are managed names (or PUBLIC, a role).
+    kind: managed.get(grantee)?.kind ?? 'role',
     component: managed.get(grantee)?.component ?? grantee,
   });
   const changes: Change[] = [];
@@ -420,7 +466,7 @@ function planTargetGrants(
 function planGrantOptions(held: {
   objects: readonly ObjectGrant[];
   columns: readonly ColumnGrant[];
-  base: (grantee: string) => { target: string; role: string; component: string };
+  base: (grantee: string) => GrantBase;
 }): Change[] {
   const changes: Change[] = [];
   for (const group of groupObjectGrants(held.objects.filter((g) => g.grantable === true))) {

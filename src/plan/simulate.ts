@@ -6,6 +6,7 @@
  * privileges throws, so a planner bug shows up as an error, not a silent fix.
  */
 import { compareText } from '../util/compare.js';
+import { attributeText } from './attributes.js';
 import { objectKey } from './objects.js';
 import type {
   Catalog,
@@ -138,7 +139,8 @@ function createRole(change: ChangeOf<'create-role' | 'create-login'>, { cluster,
 
 function alterRole(change: ChangeOf<'alter-role'>, scope: Scope): void {
   const current = needRole(change, scope);
-  const attributes = current.attributes.filter((a) => !change.clearAttributes.includes(a));
+  const cleared = new Set(change.clear.map(attributeText));
+  const attributes = current.attributes.filter((a) => !cleared.has(attributeText(a)));
   scope.cluster.roles.set(change.role, {
     ...current,
     canLogin: change.canLogin ?? current.canLogin,

@@ -77,11 +77,34 @@ export interface RoleState {
    */
   readonly otherApp?: string;
   /**
-   * Powers beyond plain table access that a managed role must not have
-   * (PostgreSQL: superuser, createdb, createrole, replication, bypassrls).
+   * Powers beyond plain table access that a managed role must not have, and
+   * login settings that differ from the config (see AccountAttribute).
    */
-  readonly attributes: readonly string[];
+  readonly attributes: readonly AccountAttribute[];
 }
+
+/** PostgreSQL role attributes a managed role must not have (`noinherit`: a login that does not inherit). */
+export type RolePower = 'superuser' | 'createdb' | 'createrole' | 'replication' | 'bypassrls' | 'noinherit';
+
+/**
+ * Something about an account that dbwarden takes away or puts back: typed so
+ * that introspection (which finds it) and rendering (which undoes it) never
+ * pass it through text. PostgreSQL reports powers; MySQL/MariaDB reports
+ * global privileges and the login settings that differ from the config.
+ */
+export type AccountAttribute =
+  | { readonly attribute: RolePower }
+  /** MySQL: a privilege on `*.*` (lowercase, e.g. `reload`, `grant option`). */
+  | { readonly attribute: 'global-privilege'; readonly privilege: Privilege }
+  /** MySQL: the config asks for TLS and the login does not require it. */
+  | { readonly attribute: 'tls-not-required' }
+  /** MySQL: the config does not ask for TLS and the login requires it. */
+  | { readonly attribute: 'tls-required' }
+  /** MySQL: the login's MAX_USER_CONNECTIONS (`count`) is not the configured one. */
+  | { readonly attribute: 'max-user-connections'; readonly count: number };
+
+/** Whether a change's name is a grant role or a login (`<app>_<component>_role` or `<app>_<component>`). */
+export type AccountKind = 'role' | 'login';
 
 export interface Membership {
   /** The role granted ... */
@@ -204,6 +227,12 @@ interface ChangeBase {
 
 interface RoleChangeBase extends ChangeBase {
   readonly role: string;
+  /**
+   * What `role` is, decided by the planner from dbwarden's naming: a grant
+   * role, or a login (MySQL addresses the two at different hosts). PUBLIC and
+   * the granted side of a membership are roles.
+   */
+  readonly kind: AccountKind;
 }
 
 export type Change =
@@ -218,6 +247,9 @@ export type Change =
       readonly type: 'alter-role';
       /** Present only when the login flag changes. */
       readonly canLogin?: boolean;
+      /** What to take away or put back, typed: renderers work from this. */
+      readonly clear: readonly AccountAttribute[];
+      /** `clear` in words (attributeText), same order: for `plan --format json` readers. */
       readonly clearAttributes: readonly string[];
     })
   /**
@@ -226,8 +258,16 @@ export type Change =
    */
   /** New password for an existing login (`apply --rotate-passwords`). */
   | (RoleChangeBase & { readonly type: 'set-password' })
-  | (RoleChangeBase & { readonly type: 'grant-membership'; readonly member: string })
-  | (RoleChangeBase & { readonly type: 'revoke-membership'; readonly member: string })
+  | (RoleChangeBase & {
+      readonly type: 'grant-membership';
+      readonly member: string;
+      readonly memberKind: AccountKind;
+    })
+  | (RoleChangeBase & {
+      readonly type: 'revoke-membership';
+      readonly member: string;
+      readonly memberKind: AccountKind;
+    })
   | (RoleChangeBase & {
       readonly type: 'grant';
       readonly object: ObjectRef;

@@ -31,3 +31,8 @@ export function grantRoleName(app: string, component: string): string {
 export function loginName(app: string, component: string): string {
   return `${app}_${component}`;
 }
+
+/** Whether a name is a grant role by the rule above (validation keeps component names from ending in _role). */
+export function isGrantRoleName(name: string): boolean {
+  return name.endsWith('_role');
+}

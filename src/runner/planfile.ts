@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { DbwardenError, ExitCode, InvalidInputError } from '../errors.js';
 import { IDENTIFIER_RULES } from '../dialects/engines.js';
-import type { Catalog, Change, DesiredState } from '../plan/types.js';
+import type { AccountAttribute, Catalog, Change, DesiredState } from '../plan/types.js';
 import type { EngineName } from '../policy/model.js';
 import { invisibleCharacterProblem } from '../policy/names.js';
 import { compareText } from '../util/compare.js';
@@ -168,7 +168,23 @@ const objectRef = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('table'), schema: name, table: name }),
   z.strictObject({ kind: z.literal('sequence'), schema: name, sequence: name }),
 ]);
-const base = { target: name, component: z.string().max(256), role: name };
+const accountKind = z.enum(['role', 'login']);
+const base = { target: name, component: z.string().max(256), role: name, kind: accountKind };
+const accountAttribute = z.discriminatedUnion('attribute', [
+  z.strictObject({
+    attribute: z.enum(['superuser', 'createdb', 'createrole', 'replication', 'bypassrls', 'noinherit']),
+  }),
+  z.strictObject({ attribute: z.literal('global-privilege'), privilege }),
+  z.strictObject({ attribute: z.literal('tls-not-required') }),
+  z.strictObject({ attribute: z.literal('tls-required') }),
+  z.strictObject({ attribute: z.literal('max-user-connections'), count: z.number().int().min(0) }),
+]);
+// Every attribute the planner can clear must be readable from a planfile (see everyChangeType).
+const everyAttribute: Record<
+  Exclude<AccountAttribute['attribute'], z.infer<typeof accountAttribute>['attribute']>,
+  never
+> = {};
+void everyAttribute;
 const columns = {
   schema: name,
   table: name,
@@ -184,11 +200,13 @@ const changeSchema = z.discriminatedUnion('type', [
     ...base,
     type: z.literal('alter-role'),
     canLogin: z.boolean().optional(),
-    clearAttributes: z.array(privilege),
+    clear: z.array(accountAttribute),
+    // The words of `clear` (attributeText); apply compares the whole change with its own plan.
+    clearAttributes: z.array(z.string().regex(/^[a-z][a-z0-9_ ]{0,127}$/, 'must be words such as superuser')),
   }),
   z.strictObject({ ...base, type: z.literal('set-password') }),
-  z.strictObject({ ...base, type: z.literal('grant-membership'), member: name }),
-  z.strictObject({ ...base, type: z.literal('revoke-membership'), member: name }),
+  z.strictObject({ ...base, type: z.literal('grant-membership'), member: name, memberKind: accountKind }),
+  z.strictObject({ ...base, type: z.literal('revoke-membership'), member: name, memberKind: accountKind }),
   z.strictObject({
     ...base,
     type: z.literal('grant'),

@@ -11,6 +11,7 @@
  * dbwarden's and are left out.
  */
 import type {
+  AccountAttribute,
   ColumnGrant,
   ColumnPrivilege,
   GrantCapabilities,
@@ -21,7 +22,9 @@ import type {
 } from '../../plan/types.js';
 import type { AccountOptions, IntrospectRequest, TargetSnapshot } from '../dialect.js';
 import type { MysqlFlavor } from './flavor.js';
-import { isRoleName, MARKS_TABLE } from './render.js';
+import { MARKS_TABLE } from './render.js';
+import { sortedAttributes } from '../../plan/attributes.js';
+import { isGrantRoleName } from '../../policy/names.js';
 import { compareText } from '../../util/compare.js';
 import { likePrefix } from './sql.js';
 
@@ -168,7 +171,7 @@ function candidateAccounts(
   for (const row of rows) {
     const name = String(row.name);
     const host = String(row.host);
-    const wantedHost = isRoleName(name) || truthy(row.is_role) ? flavor.roleHost : accounts.host;
+    const wantedHost = isGrantRoleName(name) || truthy(row.is_role) ? flavor.roleHost : accounts.host;
     if (host === wantedHost) candidates.set(name, host);
   }
   return candidates;
@@ -238,7 +241,7 @@ function toMembership(
   member: string,
   defaultRoles: ReadonlyMap<string, Set<string>>,
 ): Membership {
-  if (isRoleName(member) || defaultRoles.get(member)?.has(role)) return { role, member };
+  if (isGrantRoleName(member) || defaultRoles.get(member)?.has(role)) return { role, member };
   return { role, member, inherits: false };
 }
 
@@ -251,24 +254,26 @@ function toRoleState(
 ): RoleState {
   const name = String(row.name);
   const canLogin = truthy(row.can_login);
+  const global = (privilege: string): AccountAttribute => ({ attribute: 'global-privilege', privilege });
   const attributes = [
-    ...heldPrivileges(row, userPrivColumns).map((p) => `global privilege ${p}`),
-    ...dynamic
-      .filter((d) => String(d.user) === name)
-      .map((d) => `global privilege ${String(d.priv).toLowerCase()}`),
+    ...heldPrivileges(row, userPrivColumns).map(global),
+    ...dynamic.filter((d) => String(d.user) === name).map((d) => global(String(d.priv).toLowerCase())),
     ...(canLogin ? loginSettingDifferences(row, accounts) : []),
   ];
-  return { name, canLogin, managedMarker: marked.has(name), attributes: [...new Set(attributes)] };
+  // A privilege both in a column and among the dynamic ones counts once.
+  const unique = sortedAttributes(attributes);
+  return { name, canLogin, managedMarker: marked.has(name), attributes: unique };
 }
 
-/** REQUIRE and MAX_USER_CONNECTIONS that differ from the config, in render.ts's vocabulary. */
-function loginSettingDifferences(row: Row, accounts: AccountOptions): string[] {
-  const differences: string[] = [];
+/** REQUIRE and MAX_USER_CONNECTIONS that differ from the config. */
+function loginSettingDifferences(row: Row, accounts: AccountOptions): AccountAttribute[] {
+  const differences: AccountAttribute[] = [];
   const requiresTls = String(row.ssl_type ?? '') !== '';
-  if (accounts.requireTls && !requiresTls) differences.push('tls not required');
-  if (!accounts.requireTls && requiresTls) differences.push('tls required');
+  if (accounts.requireTls && !requiresTls) differences.push({ attribute: 'tls-not-required' });
+  if (!accounts.requireTls && requiresTls) differences.push({ attribute: 'tls-required' });
   const max = Number(row.max_user_connections ?? 0);
-  if (max !== accounts.maxUserConnections) differences.push(`max user connections ${max}`);
+  if (max !== accounts.maxUserConnections)
+    differences.push({ attribute: 'max-user-connections', count: max });
   return differences;
 }
 

@@ -8,7 +8,8 @@
  * default role is set, a role is dropped before its mark is removed, and a
  * rerun of apply plans whatever is left.
  */
-import type { Change, ObjectRef } from '../../plan/types.js';
+import { attributeText } from '../../plan/attributes.js';
+import type { AccountAttribute, AccountKind, Change, ObjectRef } from '../../plan/types.js';
 import { displayName } from '../../util/printable.js';
 import type { RenderContext, Statement } from '../dialect.js';
 import { flavorNamed, type MysqlFlavor } from './flavor.js';
@@ -24,11 +25,6 @@ export const MARKS_TABLE = `${quoteIdent(MARKS_DATABASE)}.${quoteIdent('managed_
 
 /** Shown instead of a password hash in plans and logs. */
 export const REDACTED_PASSWORD = "'<redacted password hash>'";
-
-/** Grant roles are `<app>_<component>_role` (policy validation keeps component names from ending in _role). */
-export function isRoleName(name: string): boolean {
-  return name.endsWith('_role');
-}
 
 /** One change's type, narrowed. */
 type ChangeOf<T extends Change['type']> = Extract<Change, { type: T }>;
@@ -80,7 +76,7 @@ const RENDERERS: { readonly [T in Change['type']]: Render<T> } = {
   'revoke-membership': (change, { flavor, name, context }) => [
     plain(
       `revoke role ${name} from ${displayName(change.member)}`,
-      `REVOKE ${flavor.roleAccount(change.role)} FROM ${accountOf(change.member, flavor, context)}`,
+      `REVOKE ${flavor.roleAccount(change.role)} FROM ${memberAccount(change, flavor, context)}`,
     ),
   ],
   grant: (change, scope) => [grantOrRevoke(change, scope)],
@@ -112,7 +108,7 @@ export function renderChange(change: Change, context: RenderContext): Statement[
   const scope: Scope = {
     context,
     flavor,
-    who: accountOf(change.role, flavor, context),
+    who: accountOf({ name: change.role, kind: change.kind }, flavor, context),
     name: displayName(change.role),
   };
   const render = RENDERERS[change.type] as Render<Change['type']>;
@@ -126,7 +122,7 @@ function grantMembership(
   return [
     plain(
       `grant role ${name} to ${displayName(change.member)}`,
-      `GRANT ${flavor.roleAccount(change.role)} TO ${accountOf(change.member, flavor, context)}`,
+      `GRANT ${flavor.roleAccount(change.role)} TO ${memberAccount(change, flavor, context)}`,
     ),
     plain(
       `make ${name} the default role of ${displayName(change.member)}`,
@@ -154,9 +150,21 @@ function grantOrRevokeColumns(
   );
 }
 
-/** Grant roles by the flavor's rule; logins at the configured host. */
-function accountOf(name: string, flavor: MysqlFlavor, context: RenderContext): string {
-  return isRoleName(name) ? flavor.roleAccount(name) : account(name, context.accounts.host);
+/** Grant roles by the flavor's rule; logins at the configured host (the planner says which is which). */
+function accountOf(
+  { name, kind }: { name: string; kind: AccountKind },
+  flavor: MysqlFlavor,
+  context: RenderContext,
+): string {
+  return kind === 'role' ? flavor.roleAccount(name) : account(name, context.accounts.host);
+}
+
+function memberAccount(
+  change: ChangeOf<'grant-membership' | 'revoke-membership'>,
+  flavor: MysqlFlavor,
+  context: RenderContext,
+): string {
+  return accountOf({ name: change.member, kind: change.memberKind }, flavor, context);
 }
 
 /** ` REQUIRE SSL WITH MAX_USER_CONNECTIONS n` as the config asks, for new logins. */
@@ -165,43 +173,57 @@ function loginSettings(context: RenderContext): string {
   return `${requireTls ? ' REQUIRE SSL' : ''}${maxUserConnections > 0 ? ` WITH MAX_USER_CONNECTIONS ${maxUserConnections}` : ''}`;
 }
 
+/** A login setting to put back as the config asks: the ALTER USER clause and its words. */
+interface SettingFix {
+  readonly clause: string;
+  readonly said: string;
+}
+
 /**
- * introspect.ts reports a managed account's deviations as attributes:
- * `global privilege <p>`, `tls not required`, `tls required`,
- * `max user connections <n>`. Each maps to the statement that undoes it.
+ * introspect.ts reports a managed account's deviations as typed attributes:
+ * global privileges and login settings that differ from the config. Each
+ * login setting maps to the ALTER USER clause that undoes it; PostgreSQL's
+ * powers never come from a MySQL catalog and are refused.
  */
-function alterRole(change: ChangeOf<'alter-role'>, { who, flavor, context, name }: Scope): Statement[] {
-  const globals = change.clearAttributes.filter((a) => a.startsWith('global privilege '));
-  const settings: string[] = [];
-  const said: string[] = [];
-  for (const attribute of change.clearAttributes) {
-    if (attribute === 'tls not required') {
-      settings.push('REQUIRE SSL');
-      said.push('require TLS');
-    } else if (attribute === 'tls required') {
-      settings.push('REQUIRE NONE');
-      said.push('stop requiring TLS');
-    } else if (attribute.startsWith('max user connections ')) {
-      settings.push(`WITH MAX_USER_CONNECTIONS ${context.accounts.maxUserConnections}`);
-      said.push(`set MAX_USER_CONNECTIONS to ${context.accounts.maxUserConnections}`);
-    } else if (!globals.includes(attribute)) {
-      throw new TypeError(`unknown MySQL account attribute "${attribute}"`);
+function settingFix(attribute: AccountAttribute, context: RenderContext): SettingFix | undefined {
+  switch (attribute.attribute) {
+    case 'global-privilege':
+      return undefined;
+    case 'tls-not-required':
+      return { clause: 'REQUIRE SSL', said: 'require TLS' };
+    case 'tls-required':
+      return { clause: 'REQUIRE NONE', said: 'stop requiring TLS' };
+    case 'max-user-connections': {
+      const max = context.accounts.maxUserConnections;
+      return { clause: `WITH MAX_USER_CONNECTIONS ${max}`, said: `set MAX_USER_CONNECTIONS to ${max}` };
     }
+    default:
+      throw new TypeError(`unknown MySQL account attribute "${attributeText(attribute)}"`);
   }
+}
+
+function alterRole(change: ChangeOf<'alter-role'>, { who, flavor, context, name }: Scope): Statement[] {
+  const held = change.clear.flatMap((a) => (a.attribute === 'global-privilege' ? [a.privilege] : []));
+  const fixes = change.clear.flatMap((a) => settingFix(a, context) ?? []);
   // A MariaDB role is not a user: it has no login flag or settings to alter.
-  const canAlterUser = flavor.rolesAreUsers || !isRoleName(change.role);
+  const canAlterUser = flavor.rolesAreUsers || change.kind === 'login';
   if (change.canLogin !== undefined && canAlterUser) {
-    settings.push(change.canLogin ? 'ACCOUNT UNLOCK' : 'ACCOUNT LOCK');
-    said.push(change.canLogin ? 'allow login' : 'forbid login');
-  }
-  const statements: Statement[] = [];
-  if (settings.length > 0 && canAlterUser) {
-    statements.push(
-      plain(`alter login ${name}: ${said.join(', ')}`, `ALTER USER ${who} ${settings.join(' ')}`),
+    fixes.push(
+      change.canLogin
+        ? { clause: 'ACCOUNT UNLOCK', said: 'allow login' }
+        : { clause: 'ACCOUNT LOCK', said: 'forbid login' },
     );
   }
-  if (globals.length > 0) {
-    const held = globals.map((g) => g.slice('global privilege '.length));
+  const statements: Statement[] = [];
+  if (fixes.length > 0 && canAlterUser) {
+    statements.push(
+      plain(
+        `alter login ${name}: ${fixes.map((f) => f.said).join(', ')}`,
+        `ALTER USER ${who} ${fixes.map((f) => f.clause).join(' ')}`,
+      ),
+    );
+  }
+  if (held.length > 0) {
     statements.push(
       plain(
         `revoke global privileges (${held.join(', ')}) from ${name}`,

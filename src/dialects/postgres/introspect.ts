@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type {
+  AccountAttribute,
   ColumnGrant,
   ColumnPrivilege,
   GrantCapabilities,
@@ -175,9 +176,11 @@ export async function introspectTarget(
 }
 
 function toRoleState(row: RoleRow, app: string): RoleState {
-  const attributes: string[] = POWER_ATTRIBUTES.filter((a) => row[a]);
+  const attributes: AccountAttribute[] = POWER_ATTRIBUTES.filter((a) => row[a]).map((attribute) => ({
+    attribute,
+  }));
   // Only logins need INHERIT (to use their grant role without SET ROLE).
-  if (row.can_login && row.noinherit) attributes.push('noinherit');
+  if (row.can_login && row.noinherit) attributes.push({ attribute: 'noinherit' });
   return {
     name: row.name,
     canLogin: row.can_login,

@@ -2,7 +2,8 @@
  * Change -> PostgreSQL statements. Pure: the same change always renders the
  * same SQL, so plans can show exactly what apply will run.
  */
-import type { Change, ObjectRef } from '../../plan/types.js';
+import { attributeText } from '../../plan/attributes.js';
+import type { AccountAttribute, Change, ObjectRef } from '../../plan/types.js';
 import { PUBLIC_GRANTEE } from '../../plan/types.js';
 import { displayName } from '../../util/printable.js';
 import type { RenderContext, Statement } from '../dialect.js';
@@ -28,8 +29,8 @@ export const REDACTED_PASSWORD = "'<redacted SCRAM-SHA-256 verifier>'";
 /** A fresh role has no powers: say so explicitly rather than trust server defaults. */
 const NO_POWERS = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
 
-/** Attribute names the catalog reports (see introspect.ts) -> the clause that takes each away. */
-const CLEAR_ATTRIBUTE: Readonly<Record<string, string>> = {
+/** The powers the catalog reports (see introspect.ts) -> the clause that takes each away. */
+const CLEAR_ATTRIBUTE: Readonly<Partial<Record<AccountAttribute['attribute'], string>>> = {
   superuser: 'NOSUPERUSER',
   createdb: 'NOCREATEDB',
   createrole: 'NOCREATEROLE',
@@ -98,10 +99,10 @@ export function renderChange(change: Change, context: RenderContext): Statement[
 
 function alterRole(change: ChangeOf<'alter-role'>): Statement {
   const login = change.canLogin === undefined ? [] : [change.canLogin ? 'LOGIN' : 'NOLOGIN'];
-  const clauses = [...login, ...change.clearAttributes.map(clearClause)];
+  const clauses = [...login, ...change.clear.map(clearClause)];
   const what = [
     ...(change.canLogin === undefined ? [] : [change.canLogin ? 'allow login' : 'forbid login']),
-    ...change.clearAttributes.map((a) => `remove ${a}`),
+    ...change.clear.map((a) => `remove ${attributeText(a)}`),
   ];
   return plain(
     `alter role ${displayName(change.role)}: ${what.join(', ')}`,
@@ -188,9 +189,12 @@ function roleSpec(role: string): string {
   return role === PUBLIC_GRANTEE ? 'PUBLIC' : quoteIdent(role);
 }
 
-function clearClause(attribute: string): string {
-  const clause = CLEAR_ATTRIBUTE[attribute];
-  if (!clause) throw new TypeError(`unknown PostgreSQL role attribute "${attribute}"`);
+/** MySQL's attributes (global privileges, login settings) never come from a PostgreSQL catalog. */
+function clearClause(attribute: AccountAttribute): string {
+  const clause = Object.hasOwn(CLEAR_ATTRIBUTE, attribute.attribute)
+    ? CLEAR_ATTRIBUTE[attribute.attribute]
+    : undefined;
+  if (!clause) throw new TypeError(`unknown PostgreSQL role attribute "${attributeText(attribute)}"`);
   return clause;
 }
 

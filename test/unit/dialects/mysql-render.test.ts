@@ -33,11 +33,14 @@ const markOf = (role: string) => [
 
 describe('MariaDB rendering', () => {
   it('creates a role (no host) and a login at the configured host, each recorded as managed', () => {
-    expect(sql({ ...base, type: 'create-role', role: 'nova_api_role' })).toEqual([
+    expect(sql({ ...base, type: 'create-role', role: 'nova_api_role', kind: 'role' })).toEqual([
       'CREATE ROLE `nova_api_role`',
       ...markOf('nova_api_role'),
     ]);
-    const [create, ...mark] = renderChange({ ...base, type: 'create-login', role: 'nova_api' }, mariadb);
+    const [create, ...mark] = renderChange(
+      { ...base, type: 'create-login', role: 'nova_api', kind: 'login' },
+      mariadb,
+    );
     expect(create?.sql).toBe(`CREATE USER 'nova_api'@'%' IDENTIFIED BY PASSWORD '${NATIVE_HASH}'`);
     expect(create?.display).toBe(
       `CREATE USER 'nova_api'@'%' IDENTIFIED BY PASSWORD '<redacted password hash>'`,
@@ -47,25 +50,49 @@ describe('MariaDB rendering', () => {
   });
 
   it('grants the role and makes it the default role, so the application needs no SET ROLE', () => {
-    expect(sql({ ...base, type: 'grant-membership', role: 'nova_api_role', member: 'nova_api' })).toEqual([
+    expect(
+      sql({
+        ...base,
+        type: 'grant-membership',
+        role: 'nova_api_role',
+        kind: 'role',
+        member: 'nova_api',
+        memberKind: 'login',
+      }),
+    ).toEqual([
       "GRANT `nova_api_role` TO 'nova_api'@'%'",
       "SET DEFAULT ROLE `nova_api_role` FOR 'nova_api'@'%'",
     ]);
-    expect(sql({ ...base, type: 'revoke-membership', role: 'nova_old_role', member: 'nova_api' })).toEqual([
-      "REVOKE `nova_old_role` FROM 'nova_api'@'%'",
-    ]);
+    expect(
+      sql({
+        ...base,
+        type: 'revoke-membership',
+        role: 'nova_old_role',
+        kind: 'role',
+        member: 'nova_api',
+        memberKind: 'login',
+      }),
+    ).toEqual(["REVOKE `nova_old_role` FROM 'nova_api'@'%'"]);
   });
 
   it('grants and revokes table, column and database-level privileges', () => {
     const table = { kind: 'table', schema: 'nova_api', table: 'host_mappings' } as const;
     expect(
-      sql({ ...base, type: 'grant', role: 'nova_api_role', object: table, privileges: ['select', 'insert'] }),
+      sql({
+        ...base,
+        type: 'grant',
+        role: 'nova_api_role',
+        kind: 'role',
+        object: table,
+        privileges: ['select', 'insert'],
+      }),
     ).toEqual(['GRANT SELECT, INSERT ON `nova_api`.`host_mappings` TO `nova_api_role`']);
     expect(
       sql({
         ...base,
         type: 'revoke',
         role: 'nova_api',
+        kind: 'login',
         object: table,
         privileges: ['delete', 'grant option'],
       }),
@@ -75,6 +102,7 @@ describe('MariaDB rendering', () => {
         ...base,
         type: 'revoke',
         role: 'nova_api_role',
+        kind: 'role',
         object: { kind: 'schema', schema: 'nova\\_api' },
         privileges: ['select'],
       }),
@@ -85,18 +113,25 @@ describe('MariaDB rendering', () => {
       privilege: 'update',
       columns: ['name', 'uuid'],
     } as const;
-    expect(sql({ ...base, type: 'grant-columns', role: 'nova_api_role', ...columns })).toEqual([
+    expect(sql({ ...base, type: 'grant-columns', role: 'nova_api_role', kind: 'role', ...columns })).toEqual([
       'GRANT UPDATE (`name`, `uuid`) ON `nova_api`.`cells` TO `nova_api_role`',
     ]);
-    expect(sql({ ...base, type: 'revoke-columns', role: 'nova_api_role', ...columns })).toEqual([
-      'REVOKE UPDATE (`name`, `uuid`) ON `nova_api`.`cells` FROM `nova_api_role`',
-    ]);
+    expect(sql({ ...base, type: 'revoke-columns', role: 'nova_api_role', kind: 'role', ...columns })).toEqual(
+      ['REVOKE UPDATE (`name`, `uuid`) ON `nova_api`.`cells` FROM `nova_api_role`'],
+    );
   });
 
   it('revokes the grant option of a whole table (MySQL has no grant option per privilege)', () => {
     const object = { kind: 'table', schema: 'nova_api', table: 'cells' } as const;
     expect(
-      sql({ ...base, type: 'revoke-grant-option', role: 'nova_api_role', object, privileges: ['select'] }),
+      sql({
+        ...base,
+        type: 'revoke-grant-option',
+        role: 'nova_api_role',
+        kind: 'role',
+        object,
+        privileges: ['select'],
+      }),
     ).toEqual(['REVOKE GRANT OPTION ON `nova_api`.`cells` FROM `nova_api_role`']);
   });
 
@@ -106,13 +141,21 @@ describe('MariaDB rendering', () => {
         ...base,
         type: 'grant',
         role: 'nova_api_role',
+        kind: 'role',
         object: { kind: 'database' },
         privileges: ['select'],
       }),
     ).toThrow(/no database privileges/);
     const table = { kind: 'table', schema: 'nova_api', table: 't' } as const;
     expect(() =>
-      sql({ ...base, type: 'grant', role: 'nova_api_role', object: table, privileges: ['select; drop'] }),
+      sql({
+        ...base,
+        type: 'grant',
+        role: 'nova_api_role',
+        kind: 'role',
+        object: table,
+        privileges: ['select; drop'],
+      }),
     ).toThrow(/unknown MySQL privilege/);
   });
 
@@ -122,7 +165,13 @@ describe('MariaDB rendering', () => {
         ...base,
         type: 'alter-role',
         role: 'nova_api',
+        kind: 'login',
         canLogin: true,
+        clear: [
+          { attribute: 'global-privilege', privilege: 'grant option' },
+          { attribute: 'global-privilege', privilege: 'reload' },
+          { attribute: 'max-user-connections', count: 3 },
+        ],
         clearAttributes: [
           'global privilege grant option',
           'global privilege reload',
@@ -146,58 +195,103 @@ describe('MariaDB rendering', () => {
         ...base,
         type: 'alter-role',
         role: 'nova_api_role',
+        kind: 'role',
         canLogin: false,
+        clear: [{ attribute: 'global-privilege', privilege: 'process' }],
         clearAttributes: ['global privilege process'],
       }),
     ).toEqual(['REVOKE ALL PRIVILEGES ON *.* FROM `nova_api_role`']);
     expect(() =>
-      sql({ ...base, type: 'alter-role', role: 'nova_api', clearAttributes: ['superuser'] }),
+      sql({
+        ...base,
+        type: 'alter-role',
+        role: 'nova_api',
+        kind: 'login',
+        clear: [{ attribute: 'superuser' }],
+        clearAttributes: ['superuser'],
+      }),
     ).toThrow(/unknown MySQL account attribute/);
   });
 
   it('marks an adopted role after setting up the record table, and says so', () => {
-    const statements = renderChange({ ...base, type: 'adopt-role', role: 'nova_api_role' }, mariadb);
+    const statements = renderChange(
+      { ...base, type: 'adopt-role', role: 'nova_api_role', kind: 'role' },
+      mariadb,
+    );
     expect(statements.map((s) => s.sql)).toEqual(markOf('nova_api_role'));
     expect(statements.map((s) => s.setup === true)).toEqual([true, true, false]);
     expect(changeIntent(statements)).toBe('mark nova_api_role as managed by dbwarden');
   });
 
   it('forgets the stale record of an account that is gone', () => {
-    expect(sql({ ...base, type: 'forget-role', role: 'nova_old' })).toEqual([
+    expect(sql({ ...base, type: 'forget-role', role: 'nova_old', kind: 'login' })).toEqual([
       "DELETE FROM `dbwarden`.`managed_roles` WHERE name = 'nova_old'",
     ]);
   });
 
   it('drops the account first, then its record', () => {
-    expect(sql({ ...base, type: 'drop-login', role: 'nova_old' })).toEqual([
+    expect(sql({ ...base, type: 'drop-login', role: 'nova_old', kind: 'login' })).toEqual([
       "DROP USER 'nova_old'@'%'",
       "DELETE FROM `dbwarden`.`managed_roles` WHERE name = 'nova_old'",
     ]);
-    expect(sql({ ...base, type: 'drop-role', role: 'nova_old_role' })).toEqual([
+    expect(sql({ ...base, type: 'drop-role', role: 'nova_old_role', kind: 'role' })).toEqual([
       'DROP ROLE `nova_old_role`',
       "DELETE FROM `dbwarden`.`managed_roles` WHERE name = 'nova_old_role'",
     ]);
   });
 });
 
+describe('MySQL accounts by the kind the planner gave', () => {
+  it('addresses a login at the configured host and a role by the flavor, whatever the name says', () => {
+    const revoke = { ...base, type: 'revoke', role: 'nova_x_role', privileges: ['select'] } as const;
+    const object = { kind: 'table', schema: 'nova_api', table: 't' } as const;
+    expect(sql({ ...revoke, object, kind: 'role' })).toEqual([
+      'REVOKE SELECT ON `nova_api`.`t` FROM `nova_x_role`',
+    ]);
+    expect(sql({ ...revoke, object, kind: 'login' })).toEqual([
+      "REVOKE SELECT ON `nova_api`.`t` FROM 'nova_x_role'@'%'",
+    ]);
+    expect(
+      sql({
+        ...base,
+        type: 'revoke-membership',
+        role: 'nova_api_role',
+        kind: 'role',
+        member: 'nova_x_role',
+        memberKind: 'role',
+      }),
+    ).toEqual(['REVOKE `nova_api_role` FROM `nova_x_role`']);
+  });
+});
+
 describe('MySQL 8 rendering', () => {
   it('roles are accounts at %; logins get caching_sha2_password, REQUIRE SSL and a connection limit', () => {
-    expect(sql({ ...base, type: 'create-role', role: 'nova_api_role' }, mysql8)[0]).toBe(
+    expect(sql({ ...base, type: 'create-role', role: 'nova_api_role', kind: 'role' }, mysql8)[0]).toBe(
       "CREATE ROLE 'nova_api_role'@'%'",
     );
-    const [create] = renderChange({ ...base, type: 'create-login', role: 'nova_api' }, mysql8);
+    const [create] = renderChange({ ...base, type: 'create-login', role: 'nova_api', kind: 'login' }, mysql8);
     expect(create?.sql).toBe(
       `CREATE USER 'nova_api'@'10.0.%' IDENTIFIED WITH caching_sha2_password AS '${SHA2_HASH}' REQUIRE SSL WITH MAX_USER_CONNECTIONS 20`,
     );
     expect(create?.display).not.toContain(SHA2_HASH);
-    expect(sql({ ...base, type: 'set-password', role: 'nova_api' }, mysql8)).toEqual([
+    expect(sql({ ...base, type: 'set-password', role: 'nova_api', kind: 'login' }, mysql8)).toEqual([
       `ALTER USER 'nova_api'@'10.0.%' IDENTIFIED WITH caching_sha2_password AS '${SHA2_HASH}'`,
     ]);
   });
 
   it('sets every granted role as default, and requires TLS where it was missing', () => {
     expect(
-      sql({ ...base, type: 'grant-membership', role: 'nova_api_role', member: 'nova_api' }, mysql8),
+      sql(
+        {
+          ...base,
+          type: 'grant-membership',
+          role: 'nova_api_role',
+          kind: 'role',
+          member: 'nova_api',
+          memberKind: 'login',
+        },
+        mysql8,
+      ),
     ).toEqual([
       "GRANT 'nova_api_role'@'%' TO 'nova_api'@'10.0.%'",
       "SET DEFAULT ROLE ALL TO 'nova_api'@'10.0.%'",
@@ -208,14 +302,26 @@ describe('MySQL 8 rendering', () => {
           ...base,
           type: 'alter-role',
           role: 'nova_api_role',
+          kind: 'role',
           canLogin: false,
+          clear: [],
           clearAttributes: [],
         },
         mysql8,
       ),
     ).toEqual(["ALTER USER 'nova_api_role'@'%' ACCOUNT LOCK"]);
     expect(
-      sql({ ...base, type: 'alter-role', role: 'nova_api', clearAttributes: ['tls not required'] }, mysql8),
+      sql(
+        {
+          ...base,
+          type: 'alter-role',
+          role: 'nova_api',
+          kind: 'login',
+          clear: [{ attribute: 'tls-not-required' }],
+          clearAttributes: ['tls not required'],
+        },
+        mysql8,
+      ),
     ).toEqual(["ALTER USER 'nova_api'@'10.0.%' REQUIRE SSL"]);
   });
 });

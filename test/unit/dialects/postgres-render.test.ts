@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RenderContext } from '../../../src/dialects/dialect.js';
 import { managedMarker, markerApp, renderChange } from '../../../src/dialects/postgres/render.js';
 import { quoteIdent, quoteLiteral } from '../../../src/dialects/postgres/sql.js';
-import type { Change } from '../../../src/plan/types.js';
+import type { AccountAttribute, Change } from '../../../src/plan/types.js';
 import { DEFAULT_ACCOUNT_OPTIONS } from '../../../src/dialects/dialect.js';
 
 const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy';
@@ -21,14 +21,17 @@ const MARK = `COMMENT ON ROLE "nova_api_role" IS 'dbwarden: managed role of app 
 
 describe('PostgreSQL rendering', () => {
   it('creates a grant role without powers, and marks it', () => {
-    expect(sql({ ...base, type: 'create-role', role: 'nova_api_role' })).toEqual([
+    expect(sql({ ...base, type: 'create-role', role: 'nova_api_role', kind: 'role' })).toEqual([
       'CREATE ROLE "nova_api_role" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT',
       MARK,
     ]);
   });
 
   it('creates a login with the verifier, and shows it redacted', () => {
-    const [create] = renderChange({ ...base, type: 'create-login', role: 'nova_api' }, context);
+    const [create] = renderChange(
+      { ...base, type: 'create-login', role: 'nova_api', kind: 'login' },
+      context,
+    );
     expect(create?.sql).toBe(
       `CREATE ROLE "nova_api" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD '${VERIFIER}'`,
     );
@@ -39,21 +42,30 @@ describe('PostgreSQL rendering', () => {
   });
 
   it('sets a password, adopts and alters roles', () => {
-    expect(sql({ ...base, type: 'set-password', role: 'nova_api' })).toEqual([
+    expect(sql({ ...base, type: 'set-password', role: 'nova_api', kind: 'login' })).toEqual([
       `ALTER ROLE "nova_api" PASSWORD '${VERIFIER}'`,
     ]);
-    expect(sql({ ...base, type: 'adopt-role', role: 'nova_api_role' })).toEqual([MARK]);
+    expect(sql({ ...base, type: 'adopt-role', role: 'nova_api_role', kind: 'role' })).toEqual([MARK]);
     expect(
       sql({
         ...base,
         type: 'alter-role',
         role: 'nova_api',
+        kind: 'login',
         canLogin: true,
+        clear: [{ attribute: 'createrole' }, { attribute: 'noinherit' }, { attribute: 'superuser' }],
         clearAttributes: ['createrole', 'noinherit', 'superuser'],
       }),
     ).toEqual(['ALTER ROLE "nova_api" LOGIN NOCREATEROLE INHERIT NOSUPERUSER']);
     const [strip] = renderChange(
-      { ...base, type: 'alter-role', role: 'nova_api_role', clearAttributes: ['createdb'] },
+      {
+        ...base,
+        type: 'alter-role',
+        role: 'nova_api_role',
+        kind: 'role',
+        clear: [{ attribute: 'createdb' }],
+        clearAttributes: ['createdb'],
+      },
       context,
     );
     expect(strip).toMatchObject({
@@ -63,30 +75,54 @@ describe('PostgreSQL rendering', () => {
   });
 
   it('grants and revokes memberships, objects and columns', () => {
-    expect(sql({ ...base, type: 'grant-membership', role: 'nova_api_role', member: 'nova_api' })).toEqual([
-      'GRANT "nova_api_role" TO "nova_api"',
-    ]);
+    expect(
+      sql({
+        ...base,
+        type: 'grant-membership',
+        role: 'nova_api_role',
+        kind: 'role',
+        member: 'nova_api',
+        memberKind: 'login',
+      }),
+    ).toEqual(['GRANT "nova_api_role" TO "nova_api"']);
     const membership = {
       ...base,
       type: 'grant-membership',
       role: 'nova_api_role',
+      kind: 'role',
       member: 'nova_api',
+      memberKind: 'login',
     } as const;
     expect(renderChange(membership, { ...context, serverVersion: 160000 }).map((x) => x.sql)).toEqual([
       'GRANT "nova_api_role" TO "nova_api" WITH INHERIT TRUE',
     ]);
-    expect(sql({ ...base, type: 'revoke-membership', role: 'admins', member: 'nova_api' })).toEqual([
-      'REVOKE "admins" FROM "nova_api"',
-    ]);
+    expect(
+      sql({
+        ...base,
+        type: 'revoke-membership',
+        role: 'admins',
+        kind: 'role',
+        member: 'nova_api',
+        memberKind: 'login',
+      }),
+    ).toEqual(['REVOKE "admins" FROM "nova_api"']);
     const role = 'nova_api_role';
     expect(
-      sql({ ...base, type: 'grant', role, object: { kind: 'database' }, privileges: ['connect'] }),
+      sql({
+        ...base,
+        type: 'grant',
+        role,
+        kind: 'role',
+        object: { kind: 'database' },
+        privileges: ['connect'],
+      }),
     ).toEqual(['GRANT CONNECT ON DATABASE "nova_api" TO "nova_api_role"']);
     expect(
       sql({
         ...base,
         type: 'grant',
         role,
+        kind: 'role',
         object: { kind: 'schema', schema: 'public' },
         privileges: ['usage'],
       }),
@@ -96,6 +132,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'revoke',
         role,
+        kind: 'role',
         object: { kind: 'table', schema: 'public', table: 'instances' },
         privileges: ['select', 'delete', 'truncate'],
       }),
@@ -105,6 +142,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'grant',
         role,
+        kind: 'role',
         object: { kind: 'sequence', schema: 'public', sequence: 'instances_id_seq' },
         privileges: ['usage'],
       }),
@@ -114,6 +152,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'grant-columns',
         role,
+        kind: 'role',
         schema: 'public',
         table: 'instances',
         privilege: 'update',
@@ -125,6 +164,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'revoke-columns',
         role,
+        kind: 'role',
         schema: 'public',
         table: 'instances',
         privilege: 'references',
@@ -140,6 +180,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'revoke-grant-option',
         role: 'nova_api_role',
+        kind: 'role',
         object,
         privileges: ['select', 'insert'],
       },
@@ -156,6 +197,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'revoke-grant-option',
         role: 'nova_api_role',
+        kind: 'role',
         object,
         privileges: ['update'],
         columns: ['email', 'name'],
@@ -185,6 +227,7 @@ describe('PostgreSQL rendering', () => {
         component: '',
         type: 'revoke',
         role: 'PUBLIC',
+        kind: 'role',
         object: { kind: 'database' },
         privileges: ['connect', 'temporary'],
       }),
@@ -192,8 +235,12 @@ describe('PostgreSQL rendering', () => {
   });
 
   it('drops logins and roles', () => {
-    expect(sql({ ...base, type: 'drop-login', role: 'nova_old' })).toEqual(['DROP ROLE "nova_old"']);
-    expect(sql({ ...base, type: 'drop-role', role: 'nova_old_role' })).toEqual(['DROP ROLE "nova_old_role"']);
+    expect(sql({ ...base, type: 'drop-login', role: 'nova_old', kind: 'login' })).toEqual([
+      'DROP ROLE "nova_old"',
+    ]);
+    expect(sql({ ...base, type: 'drop-role', role: 'nova_old_role', kind: 'role' })).toEqual([
+      'DROP ROLE "nova_old_role"',
+    ]);
   });
 
   it('quotes hostile names in SQL and in intents', () => {
@@ -202,6 +249,7 @@ describe('PostgreSQL rendering', () => {
         ...base,
         type: 'grant-columns',
         role: 'nova_api_role',
+        kind: 'role',
         schema: 'my schema',
         table: 'x"; DROP TABLE y; --',
         privilege: 'select',
@@ -219,10 +267,25 @@ describe('PostgreSQL rendering', () => {
 
   it('refuses privileges and attributes it does not know instead of pasting them', () => {
     expect(() =>
-      sql({ ...base, type: 'grant', role: 'r', object: { kind: 'database' }, privileges: ['all; drop'] }),
+      sql({
+        ...base,
+        type: 'grant',
+        role: 'r',
+        kind: 'login',
+        object: { kind: 'database' },
+        privileges: ['all; drop'],
+      }),
     ).toThrow(/unknown PostgreSQL privilege/);
     expect(() =>
-      sql({ ...base, type: 'alter-role', role: 'r', canLogin: false, clearAttributes: ['superuser; drop'] }),
+      sql({
+        ...base,
+        type: 'alter-role',
+        role: 'r',
+        kind: 'login',
+        canLogin: false,
+        clear: [{ attribute: 'superuser; drop' } as unknown as AccountAttribute],
+        clearAttributes: ['superuser; drop'],
+      }),
     ).toThrow(/unknown PostgreSQL role attribute/);
   });
 

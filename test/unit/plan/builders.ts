@@ -6,6 +6,7 @@ import type {
   DesiredComponent,
   DesiredState,
   GrantCapabilities,
+  RolePower,
   RoleState,
   TableInfo,
   TargetCatalog,
@@ -88,7 +89,7 @@ export function catalog(
 export function role(
   name: string,
   canLogin = false,
-  extra: { marker?: boolean | string; attributes?: string[] } = {},
+  extra: { marker?: boolean | string; attributes?: RolePower[] } = {},
 ): RoleState {
   const marker = extra.marker ?? true;
   return {
@@ -96,6 +97,6 @@ export function role(
     canLogin,
     managedMarker: marker === true,
     ...(typeof marker === 'string' ? { otherApp: marker } : {}),
-    attributes: extra.attributes ?? [],
+    attributes: (extra.attributes ?? []).map((attribute) => ({ attribute })),
   };
 }

@@ -23,7 +23,7 @@ const users = { kind: 'table' as const, schema: 'public', table: 'users' };
 const api = component('api', [
   db('main', [table('users', ['select', 'insert']), table('accounts', { select: ['id', 'name'] })]),
 ]);
-const base = { target: 'db1', component: 'api', role: 'nova_api_role' };
+const base = { target: 'db1', component: 'api', role: 'nova_api_role', kind: 'role' } as const;
 
 /** nova_api as apply left it, then `... WITH GRANT OPTION` by hand at table and column level. */
 function withGrantOptions(): Catalog {

@@ -147,7 +147,13 @@ describe('roles another app marked', () => {
   });
 
   it('the simulator refuses any change to another app’s role, so the property tests would catch one', () => {
-    const change: Change = { type: 'adopt-role', target: 'db1', component: 'x_api', role: 'cx_x_api' };
+    const change: Change = {
+      type: 'adopt-role',
+      target: 'db1',
+      component: 'x_api',
+      role: 'cx_x_api',
+      kind: 'login',
+    };
     expect(() => applyChanges(sharedServer(), [change])).toThrow(SimulationError);
   });
 });

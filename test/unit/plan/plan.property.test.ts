@@ -17,6 +17,7 @@ import type {
   EffectivePrivilege,
   GrantCapabilities,
   ObjectGrant,
+  RolePower,
   RoleState,
   TargetCatalog,
 } from '../../../src/plan/types.js';
@@ -132,14 +133,20 @@ const clusterArbOf = (collisions: boolean): fc.Arbitrary<ClusterCatalog> =>
         name: fc.constantFrom(...ROLE_POOL),
         canLogin: fc.boolean(),
         marker: fc.constantFrom('none', 'nova', 'nova_x'),
-        attributes: fc.subarray(['createrole', 'superuser']),
+        attributes: fc.subarray<RolePower>(['createrole', 'superuser']),
       }),
       { selector: (r) => r.name, maxLength: ROLE_POOL.length },
     )
     .map((roles) =>
       roles.map(({ marker, ...r }): RoleState => {
         const other = marker === 'nova_x' && (collisions || !COMPONENT_NAMES.has(r.name));
-        return { ...r, managedMarker: marker === 'nova', ...(other ? { otherApp: 'nova_x' } : {}) };
+        const attributes = r.attributes.map((attribute) => ({ attribute }));
+        return {
+          ...r,
+          attributes,
+          managedMarker: marker === 'nova',
+          ...(other ? { otherApp: 'nova_x' } : {}),
+        };
       }),
     )
     .chain((roles) => membershipsOf(roles));

@@ -25,20 +25,29 @@ const scheduler = component('scheduler', [
 describe('plan on an empty catalog', () => {
   it('creates role, login, membership and every grant, in a safe order', () => {
     expect(plan(desired([scheduler]), catalog())).toEqual<Change[]>([
-      { type: 'create-role', target: 'db1', component: 'scheduler', role: 'nova_scheduler_role' },
-      { type: 'create-login', target: 'db1', component: 'scheduler', role: 'nova_scheduler' },
+      {
+        type: 'create-role',
+        target: 'db1',
+        component: 'scheduler',
+        role: 'nova_scheduler_role',
+        kind: 'role',
+      },
+      { type: 'create-login', target: 'db1', component: 'scheduler', role: 'nova_scheduler', kind: 'login' },
       {
         type: 'grant-membership',
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         member: 'nova_scheduler',
+        memberKind: 'login',
       },
       {
         type: 'grant',
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         object: { kind: 'table', schema: 'public', table: 'services' },
         privileges: ['select', 'insert', 'update'],
       },
@@ -47,6 +56,7 @@ describe('plan on an empty catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         schema: 'public',
         table: 'instances',
         privilege: 'select',
@@ -148,6 +158,7 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         object: { kind: 'table', schema: 'public', table: 'services' },
         privileges: ['delete'],
       },
@@ -174,6 +185,7 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler',
+        kind: 'login',
         object,
         privileges: ['select'],
       },
@@ -233,7 +245,9 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'pg_read_all_data',
+        kind: 'role',
         member: 'nova_scheduler',
+        memberKind: 'login',
       },
     ]);
   });
@@ -258,6 +272,8 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler',
+        kind: 'login',
+        clear: [{ attribute: 'createrole' }, { attribute: 'superuser' }],
         clearAttributes: ['createrole', 'superuser'],
       },
       {
@@ -265,7 +281,9 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         canLogin: false,
+        clear: [],
         clearAttributes: [],
       },
     ]);
@@ -278,8 +296,14 @@ describe('plan against an existing catalog', () => {
     );
     const changes = plan(desired([scheduler]), snapshot);
     expect(changes.filter((c) => c.type === 'adopt-role' || c.type.startsWith('create'))).toEqual([
-      { type: 'adopt-role', target: 'db1', component: 'scheduler', role: 'nova_scheduler' },
-      { type: 'create-role', target: 'db1', component: 'scheduler', role: 'nova_scheduler_role' },
+      { type: 'adopt-role', target: 'db1', component: 'scheduler', role: 'nova_scheduler', kind: 'login' },
+      {
+        type: 'create-role',
+        target: 'db1',
+        component: 'scheduler',
+        role: 'nova_scheduler_role',
+        kind: 'role',
+      },
     ]);
   });
 
@@ -303,12 +327,13 @@ describe('plan against an existing catalog', () => {
       target: 'db1',
       component: 'compute',
       role: 'nova_compute',
+      kind: 'login',
       object,
       privileges: ['select'],
     };
     expect(plan(desired([compute]), withLogin(true))).toEqual<Change[]>([
       revoke,
-      { type: 'drop-login', target: 'db1', component: 'compute', role: 'nova_compute' },
+      { type: 'drop-login', target: 'db1', component: 'compute', role: 'nova_compute', kind: 'login' },
     ]);
     // Only roles dbwarden made or adopted are dropped; this one loses its login, powers and grants.
     expect(plan(desired([compute]), withLogin(false))).toEqual<Change[]>([
@@ -317,7 +342,9 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'compute',
         role: 'nova_compute',
+        kind: 'login',
         canLogin: false,
+        clear: [{ attribute: 'createdb' }],
         clearAttributes: ['createdb'],
       },
       revoke,
@@ -326,7 +353,9 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'compute',
         role: 'admins',
+        kind: 'role',
         member: 'nova_compute',
+        memberKind: 'login',
       },
     ]);
   });
@@ -349,7 +378,9 @@ describe('plan against an existing catalog', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         member: 'nova_scheduler',
+        memberKind: 'login',
       },
     ]);
   });
@@ -370,8 +401,8 @@ describe('plan against an existing catalog', () => {
     );
     const drops = plan(desired([scheduler]), snapshot).filter((c) => c.type.startsWith('drop'));
     expect(drops).toEqual<Change[]>([
-      { type: 'drop-login', target: 'db1', component: 'old', role: 'nova_old' },
-      { type: 'drop-role', target: 'db1', component: 'old', role: 'nova_old_role' },
+      { type: 'drop-login', target: 'db1', component: 'old', role: 'nova_old', kind: 'login' },
+      { type: 'drop-role', target: 'db1', component: 'old', role: 'nova_old_role', kind: 'role' },
     ]);
   });
 
@@ -388,8 +419,8 @@ describe('plan against an existing catalog', () => {
     );
     const changes = plan(desired([scheduler]), snapshot);
     expect(changes.filter((c) => c.type === 'forget-role')).toEqual<Change[]>([
-      { type: 'forget-role', target: 'db1', component: 'old', role: 'nova_old' },
-      { type: 'forget-role', target: 'db1', component: 'old', role: 'nova_old_role' },
+      { type: 'forget-role', target: 'db1', component: 'old', role: 'nova_old', kind: 'login' },
+      { type: 'forget-role', target: 'db1', component: 'old', role: 'nova_old_role', kind: 'role' },
     ]);
     expect(changes.at(-1)?.type).toBe('forget-role');
     expect(changes.filter((c) => c.role === 'nova_scheduler_role').map((c) => c.type)).toContain(
@@ -450,7 +481,7 @@ describe('plan against an existing catalog', () => {
     const api = component('api', [db('main', [table('flavors', ['select'])])]);
     const synced = applyChanges(catalog(), plan(desired([scheduler, api]), catalog()));
     expect(plan(desired([scheduler, api]), synced, { rotatePasswords: ['api'] })).toEqual<Change[]>([
-      { type: 'set-password', target: 'db1', component: 'api', role: 'nova_api' },
+      { type: 'set-password', target: 'db1', component: 'api', role: 'nova_api', kind: 'login' },
     ]);
     expect(
       plan(desired([scheduler, api]), catalog(), { rotatePasswords: ['api'] }).map((c) => c.type),
@@ -469,6 +500,7 @@ describe('column-level grants', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         schema: 'public',
         table: 'instances',
         privilege: 'select',
@@ -479,6 +511,7 @@ describe('column-level grants', () => {
         target: 'db1',
         component: 'scheduler',
         role: 'nova_scheduler_role',
+        kind: 'role',
         object: { kind: 'table', schema: 'public', table: 'services' },
         privileges: ['select', 'insert', 'update'],
       },

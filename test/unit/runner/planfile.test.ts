@@ -25,6 +25,7 @@ const grant = (tableName: string, privileges: string[], target = 'db1'): Change 
   target,
   component: 'api',
   role: 'nova_api_role',
+  kind: 'role',
   object: { kind: 'table', schema: 'public', table: tableName },
   privileges,
 });
@@ -222,6 +223,60 @@ describe('parsePlanfile', () => {
         ),
       ),
     ).toContain('target "elsewhere" is not one of the planfile\'s targets');
+  });
+});
+
+describe('planfile: typed account changes', () => {
+  const alter: Change = {
+    type: 'alter-role',
+    target: 'db1',
+    component: 'api',
+    role: 'nova_api',
+    kind: 'login',
+    canLogin: true,
+    clear: [
+      { attribute: 'global-privilege', privilege: 'reload' },
+      { attribute: 'max-user-connections', count: 3 },
+      { attribute: 'superuser' },
+      { attribute: 'tls-not-required' },
+    ],
+    clearAttributes: ['global privilege reload', 'max user connections 3', 'superuser', 'tls not required'],
+  };
+  const membership: Change = {
+    type: 'grant-membership',
+    target: 'db1',
+    component: 'api',
+    role: 'nova_api_role',
+    kind: 'role',
+    member: 'nova_api',
+    memberKind: 'login',
+  };
+
+  it('reads back typed attributes and kinds as written', () => {
+    const written = planfile([alter, membership]);
+    expect(parsePlanfile(serializePlanfile(written), 'p.plan').changes.map((c) => c.change)).toEqual([
+      alter,
+      membership,
+    ]);
+  });
+
+  it('refuses an attribute it does not know, a kind that is neither role nor login, a change without kind', () => {
+    const resigned = (change: Record<string, unknown>) => {
+      const doc = JSON.parse(serializePlanfile(planfile([alter]))) as Record<string, unknown>;
+      (doc.changes as { intent: string; change: Record<string, unknown> }[])[0] = { intent: 'x', change };
+      const content = { ...doc };
+      delete content.digest;
+      delete content.format;
+      delete content.version;
+      return serializePlanfile(makePlanfile(content as unknown as Parameters<typeof makePlanfile>[0]));
+    };
+    expect(refusal(resigned({ ...alter, clear: [{ attribute: 'superuser; drop' }] }))).toContain(
+      'does not match the planfile format',
+    );
+    expect(refusal(resigned({ ...alter, kind: 'admin' }))).toContain('does not match the planfile format');
+    const withoutKind: Record<string, unknown> = { ...alter };
+    delete withoutKind.kind;
+    expect(refusal(resigned(withoutKind))).toContain('does not match the planfile format');
   });
 });
 
