@@ -321,7 +321,9 @@ function planMemberships(
       // The granted side of a membership is a role, whatever its name.
       kind: 'role',
       memberKind: member.kind,
-      ...m,
+      // Only the names: the membership's own details (inherits) are not part of a revoke.
+      role: m.role,
+      member: m.member,
     });
   }
   for (const [key, c] of wantedMemberships) {

@@ -385,6 +385,34 @@ describe('plan against an existing catalog', () => {
     ]);
   });
 
+  it('revokes an unwanted membership without inheritance by its names alone (a planfile reads it back)', () => {
+    const snapshot = catalog(
+      { db1: targetCatalog() },
+      {
+        c1: {
+          roles: [role('nova_scheduler_role'), role('nova_scheduler', true), role('admins')],
+          memberships: [
+            { role: 'nova_scheduler_role', member: 'nova_scheduler' },
+            { role: 'admins', member: 'nova_scheduler', inherits: false },
+          ],
+        },
+      },
+    );
+    expect(plan(desired([scheduler]), snapshot).filter((c) => c.type.endsWith('membership'))).toEqual<
+      Change[]
+    >([
+      {
+        type: 'revoke-membership',
+        target: 'db1',
+        component: 'scheduler',
+        role: 'admins',
+        kind: 'role',
+        member: 'nova_scheduler',
+        memberKind: 'login',
+      },
+    ]);
+  });
+
   it('drops marked roles of components no longer in the policies, and only those', () => {
     const snapshot = catalog(
       { db1: targetCatalog() },
