@@ -14,15 +14,12 @@ const MAX_PARAMETERS = 4;
 
 /** Functions over MAX_LINES lines today, with their length: they may only shrink. */
 const LONG_FUNCTIONS: readonly { file: string; name: string; lines: number }[] = [
-  { file: 'src/credentials/kubernetes-api.ts', name: 'apiFailure', lines: 75 },
   { file: 'src/dialects/mysql/introspect.ts', name: 'introspectTarget', lines: 96 },
-  { file: 'src/policy/config-file.ts', name: 'parseConfig', lines: 65 },
   { file: 'src/policy/zod-issues.ts', name: 'reportIssue', lines: 86 },
 ];
 
 /** Functions with more than MAX_PARAMETERS positional parameters today: they may only lose some. */
 const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: number }[] = [
-  { file: 'src/credentials/kubernetes-api.ts', name: 'apiFailure', parameters: 5 },
   { file: 'src/dialects/mysql/introspect.ts', name: 'introspectTarget', parameters: 5 },
   { file: 'src/dialects/mysql/introspect.ts', name: 'toRoleState', parameters: 5 },
   { file: 'src/dialects/mysql/secrets.ts', name: 'valuesNotFitting', parameters: 6 },
