@@ -15,7 +15,6 @@ const MAX_PARAMETERS = 4;
 /** Functions over MAX_LINES lines today, with their length: they may only shrink. */
 const LONG_FUNCTIONS: readonly { file: string; name: string; lines: number }[] = [
   { file: 'src/dialects/mysql/introspect.ts', name: 'introspectTarget', lines: 96 },
-  { file: 'src/policy/zod-issues.ts', name: 'reportIssue', lines: 86 },
 ];
 
 /** Functions with more than MAX_PARAMETERS positional parameters today: they may only lose some. */
@@ -34,7 +33,6 @@ const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: n
   { file: 'src/policy/diagnostics.ts', name: 'makeDiagnostic', parameters: 5 },
   { file: 'src/policy/policy-file.ts', name: 'reportDuplicates', parameters: 5 },
   { file: 'src/policy/policy-file.ts', name: 'checkName', parameters: 6 },
-  { file: 'src/policy/zod-issues.ts', name: 'reportIssue', parameters: 6 },
   { file: 'src/runner/apply.ts', name: 'planTargets', parameters: 6 },
   { file: 'src/runner/credentials.ts', name: 'writeCredentialFiles', parameters: 5 },
   { file: 'src/runner/upgrade.ts', name: 'targetSummary', parameters: 5 },
