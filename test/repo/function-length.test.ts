@@ -13,9 +13,7 @@ const MAX_LINES = 60;
 const MAX_PARAMETERS = 4;
 
 /** Functions over MAX_LINES lines today, with their length: they may only shrink. */
-const LONG_FUNCTIONS: readonly { file: string; name: string; lines: number }[] = [
-  { file: 'src/dialects/mysql/introspect.ts', name: 'introspectTarget', lines: 96 },
-];
+const LONG_FUNCTIONS: readonly { file: string; name: string; lines: number }[] = [];
 
 /** Functions with more than MAX_PARAMETERS positional parameters today: they may only lose some. */
 const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: number }[] = [
