@@ -39,8 +39,6 @@ const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: n
   { file: 'src/secrets/store/index.ts', name: 'migrationContext', parameters: 5 },
   { file: 'src/secrets/store/pass.ts', name: 'processBatch', parameters: 5 },
   { file: 'src/secrets/store/pipeline.ts', name: 'keysetBatches', parameters: 5 },
-  { file: 'src/secrets/store/rows.ts', name: 'step', parameters: 7 },
-  { file: 'src/secrets/store/rows.ts', name: 'transformBatch', parameters: 6 },
   { file: 'src/secrets/store/verify.ts', name: 'checkBlindIndex', parameters: 5 },
 ];
 

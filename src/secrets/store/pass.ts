@@ -172,14 +172,11 @@ async function processBatch(
   rows: readonly ReadRow[],
 ): Promise<PassCounts> {
   const { session, crypto } = ctx;
-  const outcome = await transformBatch(
-    phase,
-    table,
-    rows,
-    (op, items) => crypto.run(op, items),
-    (t, column, plaintext) => crypto.blindIndex(t, column, plaintext),
-    crypto.currentKeyId,
-  );
+  const outcome = await transformBatch(phase, table, rows, {
+    run: (op, items) => crypto.run(op, items),
+    blindIndexOf: (t, column, plaintext) => crypto.blindIndex(t, column, plaintext),
+    currentKeyId: crypto.currentKeyId,
+  });
   for (const error of outcome.failures) ctx.failures.add(session.name, table, error);
   if (phase !== 'decrypt') reportMismatches(ctx, table, rows);
   if (outcome.updates.length === 0) return { written: 0, skipped: 0 };
