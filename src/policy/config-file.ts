@@ -337,10 +337,9 @@ function toMasterKeys(
   source: YamlSource,
   diags: DiagnosticList,
 ): DeploymentConfig['masterKey'] {
-  const current = toKeyRef(input.current, ['masterKey', 'current'], dir, source, diags);
-  const previous = (input.previous ?? []).map((k, i) =>
-    toKeyRef(k, ['masterKey', 'previous', i], dir, source, diags),
-  );
+  const file: KeyFileContext = { dir, source, diags };
+  const current = toKeyRef(input.current, ['masterKey', 'current'], file);
+  const previous = (input.previous ?? []).map((k, i) => toKeyRef(k, ['masterKey', 'previous', i], file));
   const ids = [input.current.id, ...(input.previous ?? []).map((k) => k.id)];
   ids.forEach((id, i) => {
     if (ids.indexOf(id) !== i) {
@@ -354,12 +353,13 @@ function toMasterKeys(
   return current && { current, previous: previous.filter((k): k is MasterKeyRef => k !== undefined) };
 }
 
+/** The config file a key is read from: its directory (key files are relative to it), YAML and diagnostics. */
+type KeyFileContext = Pick<TargetContext, 'dir' | 'source' | 'diags'>;
+
 function toKeyRef(
   input: NonNullable<ConfigInput['masterKey']>['current'],
   at: readonly PathSegment[],
-  dir: string,
-  source: YamlSource,
-  diags: DiagnosticList,
+  { dir, source, diags }: KeyFileContext,
 ): MasterKeyRef | undefined {
   const sources: MasterKeySource[] = [];
   if (input.file !== undefined) sources.push({ from: 'file', path: path.resolve(dir, input.file) });
