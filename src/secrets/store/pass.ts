@@ -156,7 +156,7 @@ async function onePass(
     selectBatch(session.dialect.quoteIdent, table, pending, after, ctx.batchSize),
   );
   await pipeline(batches, limit, async (rows) => {
-    const result = await processBatch(ctx, table, shape, phase, rows);
+    const result = await processBatch(ctx, { table, shape, phase }, rows);
     counts.written += result.written;
     counts.skipped += result.skipped;
     report(rows.length);
@@ -166,11 +166,10 @@ async function onePass(
 
 async function processBatch(
   ctx: PassContext,
-  table: SecretTable,
-  shape: UpdateShape,
-  phase: StorePhase,
+  pass: { readonly table: SecretTable; readonly shape: UpdateShape; readonly phase: StorePhase },
   rows: readonly ReadRow[],
 ): Promise<PassCounts> {
+  const { table, shape, phase } = pass;
   const { session, crypto } = ctx;
   const outcome = await transformBatch(phase, table, rows, {
     run: (op, items) => crypto.run(op, items),
