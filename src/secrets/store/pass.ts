@@ -152,9 +152,10 @@ async function onePass(
   };
   // Batches between read and written: the pool's slots, and one more being written.
   const limit = (await crypto.maxInFlight()) + 1;
-  const batches = keysetBatches(session, table, ctx.batchSize, (after) =>
-    selectBatch(session.dialect.quoteIdent, table, pending, after, ctx.batchSize),
-  );
+  const batches = keysetBatches(session, table, {
+    batchSize: ctx.batchSize,
+    render: (after) => selectBatch(session.dialect.quoteIdent, table, pending, after, ctx.batchSize),
+  });
   await pipeline(batches, limit, async (rows) => {
     const result = await processBatch(ctx, { table, shape, phase }, rows);
     counts.written += result.written;

@@ -76,15 +76,11 @@ async function verifyTable(run: VerifyRun, options: VerifyOptions): Promise<void
   const { batchSize, sample } = options;
   const batches =
     sample === undefined
-      ? keysetBatches(
-          session,
-          table,
+      ? keysetBatches(session, table, {
           batchSize,
-          (after) => selectAll(quote, table, after, batchSize, keyColumns),
-          {
-            keyColumns,
-          },
-        )
+          render: (after) => selectAll(quote, table, after, batchSize, keyColumns),
+          keyColumns,
+        })
       : sampleBatch(run, sample, keyColumns);
   // A sample is one batch: its size is its total. Rows inserted meanwhile may pass a count made before.
   const counted = sample === undefined ? await countRows(session, table) : 0;
