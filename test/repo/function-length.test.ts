@@ -32,7 +32,6 @@ const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: n
   { file: 'src/secrets/store/index.ts', name: 'downgradeSecrets', parameters: 5 },
   { file: 'src/secrets/store/index.ts', name: 'phase', parameters: 5 },
   { file: 'src/secrets/store/index.ts', name: 'migrationContext', parameters: 5 },
-  { file: 'src/secrets/store/verify.ts', name: 'checkBlindIndex', parameters: 5 },
 ];
 
 const root = path.resolve(import.meta.dirname, '../..');
