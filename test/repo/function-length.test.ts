@@ -29,8 +29,6 @@ const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: n
   { file: 'src/plan/plan.ts', name: 'planMemberships', parameters: 5 },
   { file: 'src/runner/credentials.ts', name: 'writeCredentialFiles', parameters: 5 },
   { file: 'src/secrets/store/index.ts', name: 'downgradeSecrets', parameters: 5 },
-  { file: 'src/secrets/store/index.ts', name: 'phase', parameters: 5 },
-  { file: 'src/secrets/store/index.ts', name: 'migrationContext', parameters: 5 },
 ];
 
 const root = path.resolve(import.meta.dirname, '../..');
