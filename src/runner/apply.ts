@@ -129,7 +129,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     await writePendingPasswords(desired, passwords, targets, store);
     const plans = targetPlans(desired, targets, changes, storedForms(passwords, desired));
     await executePlans(targets, plans, lock, options);
-    const credentialsWritten = await writeCredentialFiles(desired, passwords, store, targets, only);
+    const credentialsWritten = await writeCredentialFiles(desired, passwords, store, { targets, only });
     const credentialsRemoved = await removeCredentialFiles(changes, desired, store);
     if (changes.length > 0) await checkConverged(desired, targets, store, only);
     return {

@@ -27,7 +27,6 @@ const LONG_PARAMETER_LISTS: readonly { file: string; name: string; parameters: n
   { file: 'src/plan/plan.ts', name: 'planCluster', parameters: 5 },
   { file: 'src/plan/plan.ts', name: 'planRoles', parameters: 5 },
   { file: 'src/plan/plan.ts', name: 'planMemberships', parameters: 5 },
-  { file: 'src/runner/credentials.ts', name: 'writeCredentialFiles', parameters: 5 },
   { file: 'src/secrets/store/index.ts', name: 'downgradeSecrets', parameters: 5 },
 ];
 
