@@ -139,7 +139,7 @@ export function kubernetesSecretApi(options: KubeConfigOptions = {}): SecretApi 
         return (await api.readNamespacedSecret({ name, namespace })) as SecretObject;
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
-        throw apiFailure(error, 'get', namespace, name, server);
+        throw apiFailure(error, { verb: 'get', namespace, name, server });
       }
     },
     async create(namespace, secret) {
@@ -150,7 +150,7 @@ export function kubernetesSecretApi(options: KubeConfigOptions = {}): SecretApi 
         return true;
       } catch (error) {
         if (statusOf(error) === 409) return false;
-        throw apiFailure(error, 'create', namespace, name, server);
+        throw apiFailure(error, { verb: 'create', namespace, name, server });
       }
     },
     async patch(namespace, name, patch) {
@@ -160,7 +160,7 @@ export function kubernetesSecretApi(options: KubeConfigOptions = {}): SecretApi 
         return true;
       } catch (error) {
         if (statusOf(error) === 404) return false;
-        throw apiFailure(error, 'patch', namespace, name, server);
+        throw apiFailure(error, { verb: 'patch', namespace, name, server });
       }
     },
   };
@@ -268,65 +268,76 @@ function statusDetails(error: unknown): { reason: string | undefined; user: stri
 const RBAC_RULES = (namespace: string, name: string) =>
   `a Role in namespace ${namespace} with the rules {apiGroups: [""], resources: ["secrets"], verbs: ["create"]} and {apiGroups: [""], resources: ["secrets"], resourceNames: ["${name}", ...the other components' Secrets], verbs: ["get", "patch"]}, bound to dbwarden's service account`;
 
+/** One call to the Secrets API: what dbwarden asked, of which Secret, on which server. */
+export interface SecretCall {
+  readonly verb: SecretVerb;
+  readonly namespace: string;
+  readonly name: string;
+  readonly server: string;
+}
+
 /** The typed error for a failed call; see the module comment for what it may contain. */
-export function apiFailure(
-  error: unknown,
-  verb: SecretVerb,
-  namespace: string,
-  name: string,
-  server: string,
-): KubernetesSecretError {
-  const secret = `Secret ${namespace}/${name}`;
+export function apiFailure(error: unknown, call: SecretCall): KubernetesSecretError {
   const status = statusOf(error);
-  if (status !== undefined) {
-    const { reason, user } = statusDetails(error);
-    const what = `${status}${reason === undefined ? '' : ` ${reason}`}`;
-    const base = { namespace, secret: name, status };
-    switch (status) {
-      case 401:
-        return new KubernetesSecretError(
-          `cannot ${verb} ${secret}: the API server at ${server} did not accept dbwarden's credentials (HTTP ${what})`,
-          { ...base, hint: 'check the service account token, or the user of the kubeconfig context' },
-        );
-      case 403:
-        return new KubernetesSecretError(
-          `cannot ${verb} ${secret}: forbidden (HTTP ${what})${user === undefined ? '' : ` for ${user}`}: RBAC does not allow verb "${verb}" on resource "secrets" in namespace ${namespace}`,
-          {
-            ...base,
-            hint: `grant "${verb}" on secrets${verb === 'create' ? '' : ` named ${name}`} in namespace ${namespace}: ${RBAC_RULES(namespace, name)}`,
-          },
-        );
-      case 404:
-        return new KubernetesSecretError(
-          `cannot ${verb} ${secret}: not found (HTTP ${what}); does namespace ${namespace} exist?`,
-          {
-            ...base,
-            hint: 'create the namespace, or set credentials.kubernetes.namespace to an existing one',
-          },
-        );
-      case 409:
-        return new KubernetesSecretError(`cannot ${verb} ${secret}: conflict (HTTP ${what})`, {
-          ...base,
-          hint: 'another client changed the Secret at the same time; run the command again',
-        });
-      case 422:
-        return new KubernetesSecretError(
-          `cannot ${verb} ${secret}: the API server refused it as invalid (HTTP ${what})`,
-          {
-            ...base,
-            hint: `inspect the Secret with \`kubectl -n ${namespace} describe secret ${name}\` (a basic-auth Secret needs a username or password key; its type cannot change)`,
-          },
-        );
-      default:
-        return new KubernetesSecretError(
-          `cannot ${verb} ${secret}: the API server at ${server} answered HTTP ${what}`,
-          {
-            ...base,
-            hint: 'check the API server; running the command again is safe',
-          },
-        );
-    }
+  return status === undefined ? noAnswer(error, call) : httpFailure(error, status, call);
+}
+
+/** The API server answered with an HTTP error status: what it means for this call, and what to do. */
+function httpFailure(error: unknown, status: number, call: SecretCall): KubernetesSecretError {
+  const { reason, user } = statusDetails(error);
+  const what = `${status}${reason === undefined ? '' : ` ${reason}`}`;
+  const { problem, hint } = explainStatus(status, what, user, call);
+  return new KubernetesSecretError(`cannot ${call.verb} Secret ${call.namespace}/${call.name}: ${problem}`, {
+    namespace: call.namespace,
+    secret: call.name,
+    status,
+    hint,
+  });
+}
+
+/** `what` is the status with its reason (`403 Forbidden`); `user` the subject a 403 names. */
+function explainStatus(
+  status: number,
+  what: string,
+  user: string | undefined,
+  { verb, namespace, name, server }: SecretCall,
+): { problem: string; hint: string } {
+  switch (status) {
+    case 401:
+      return {
+        problem: `the API server at ${server} did not accept dbwarden's credentials (HTTP ${what})`,
+        hint: 'check the service account token, or the user of the kubeconfig context',
+      };
+    case 403:
+      return {
+        problem: `forbidden (HTTP ${what})${user === undefined ? '' : ` for ${user}`}: RBAC does not allow verb "${verb}" on resource "secrets" in namespace ${namespace}`,
+        hint: `grant "${verb}" on secrets${verb === 'create' ? '' : ` named ${name}`} in namespace ${namespace}: ${RBAC_RULES(namespace, name)}`,
+      };
+    case 404:
+      return {
+        problem: `not found (HTTP ${what}); does namespace ${namespace} exist?`,
+        hint: 'create the namespace, or set credentials.kubernetes.namespace to an existing one',
+      };
+    case 409:
+      return {
+        problem: `conflict (HTTP ${what})`,
+        hint: 'another client changed the Secret at the same time; run the command again',
+      };
+    case 422:
+      return {
+        problem: `the API server refused it as invalid (HTTP ${what})`,
+        hint: `inspect the Secret with \`kubectl -n ${namespace} describe secret ${name}\` (a basic-auth Secret needs a username or password key; its type cannot change)`,
+      };
+    default:
+      return {
+        problem: `the API server at ${server} answered HTTP ${what}`,
+        hint: 'check the API server; running the command again is safe',
+      };
   }
+}
+
+/** No HTTP answer at all: the network, TLS, or a kubeconfig the client refuses to use. */
+function noAnswer(error: unknown, { verb, namespace, name, server }: SecretCall): KubernetesSecretError {
   const code = systemCode(error);
   const configProblem =
     error instanceof Error && error.message.startsWith('HTTP protocol is not allowed')
@@ -336,7 +347,7 @@ export function apiFailure(
     configProblem ??
     (code === undefined ? ` (${error instanceof Error ? error.name : 'unknown error'})` : ` (${code})`);
   return new KubernetesSecretError(
-    `cannot ${verb} ${secret}: no answer from the API server at ${server}${detail}`,
+    `cannot ${verb} Secret ${namespace}/${name}: no answer from the API server at ${server}${detail}`,
     {
       namespace,
       secret: name,

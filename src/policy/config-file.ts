@@ -16,6 +16,8 @@ import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import type { Environment } from '../util/environment.js';
 import { type EmptyVariable, interpolateEnvironment } from './interpolate.js';
 import {
+  type AccountOptions,
+  type CredentialSinks,
   DEFAULT_ACCOUNT_OPTIONS,
   type DeploymentConfig,
   deepFreeze,
@@ -46,6 +48,39 @@ export function parseConfig(
   diags: DiagnosticList,
 ): ParsedConfig | undefined {
   const before = diags.errors.length;
+  const read = readConfigInput(file, text, env, diags);
+  if (!read) return undefined;
+  const { input, source, emptyVariables } = read;
+  const dir = path.dirname(file);
+  const targets = input.targets.map((t, i) =>
+    toTarget(t, ['targets', i], { dir, source, diags, emptyVariables }),
+  );
+  checkUniqueTargetNames(input, source, diags);
+  checkDistinctDatabases(targets, source, diags);
+  const masterKey = input.masterKey && toMasterKeys(input.masterKey, dir, source, diags);
+  const secrets = (input.secrets ?? []).map((s, i) => toSecretColumns(s, ['secrets', i], source, diags));
+  checkCredentialSinks(input, source, diags);
+  if (diags.errors.length > before) return undefined;
+  const config = {
+    file,
+    app: input.app,
+    targets,
+    credentials: credentialSinks(input, dir),
+    hardenPublic: input.hardenPublic ?? false,
+    mysql: accountOptions(input),
+    secrets,
+    masterKey,
+  };
+  return { config: deepFreeze(config), policyPaths: policyPaths(input, dir), source };
+}
+
+/** The YAML parsed, `${VAR}`s replaced and checked against the schema; undefined once it reported why not. */
+function readConfigInput(
+  file: string,
+  text: string,
+  env: Environment,
+  diags: DiagnosticList,
+): { input: ConfigInput; source: YamlSource; emptyVariables: EmptyVariable[] } | undefined {
   const source = parseYaml(file, text, diags);
   if (!source) return undefined;
   const emptyVariables = interpolateEnvironment(source, env, diags);
@@ -56,15 +91,11 @@ export function parseConfig(
     reportZodIssues(parsed.error.issues, configSchema, source, diags);
     return undefined;
   }
-  const input = parsed.data;
-  const dir = path.dirname(file);
-  const targets = input.targets.map((t, i) =>
-    toTarget(t, ['targets', i], { dir, source, diags, emptyVariables }),
-  );
-  checkUniqueTargetNames(input, source, diags);
-  checkDistinctDatabases(targets, source, diags);
-  const masterKey = input.masterKey && toMasterKeys(input.masterKey, dir, source, diags);
-  const secrets = (input.secrets ?? []).map((s, i) => toSecretColumns(s, ['secrets', i], source, diags));
+  return { input: parsed.data, source, emptyVariables };
+}
+
+/** A warning when no sink is configured (passwords go to ./credentials), and the Kubernetes sink's checks. */
+function checkCredentialSinks(input: ConfigInput, source: YamlSource, diags: DiagnosticList): void {
   if (input.credentials?.dir === undefined && input.credentials?.kubernetes === undefined) {
     diags.warning(
       positionOf(source, input.credentials ? ['credentials'] : [], 'key'),
@@ -72,37 +103,36 @@ export function parseConfig(
       'set credentials.dir or credentials.kubernetes',
     );
   }
+  if (input.credentials?.kubernetes !== undefined) checkKubernetesSink(input, source, diags);
+}
+
+function credentialSinks(input: ConfigInput, dir: string): CredentialSinks {
   const kubernetes = input.credentials?.kubernetes;
-  if (kubernetes !== undefined) checkKubernetesSink(input, source, diags);
-  if (diags.errors.length > before) return undefined;
-  const config = {
-    file,
-    app: input.app,
-    targets,
-    credentials: {
-      // Only kubernetes: no files (a pod's root file system may well be read-only).
-      dir:
-        kubernetes !== undefined && input.credentials?.dir === undefined
-          ? undefined
-          : path.resolve(dir, input.credentials?.dir ?? 'credentials'),
-      kubernetes: kubernetes && {
-        namespace: kubernetes.namespace,
-        secretName: kubernetes.secretName ?? DEFAULT_SECRET_NAME_PATTERN,
-      },
+  return {
+    // Only kubernetes: no files (a pod's root file system may well be read-only).
+    dir:
+      kubernetes !== undefined && input.credentials?.dir === undefined
+        ? undefined
+        : path.resolve(dir, input.credentials?.dir ?? 'credentials'),
+    kubernetes: kubernetes && {
+      namespace: kubernetes.namespace,
+      secretName: kubernetes.secretName ?? DEFAULT_SECRET_NAME_PATTERN,
     },
-    hardenPublic: input.hardenPublic ?? false,
-    mysql: {
-      host: input.mysql?.host ?? DEFAULT_ACCOUNT_OPTIONS.host,
-      requireTls: input.mysql?.requireTls ?? DEFAULT_ACCOUNT_OPTIONS.requireTls,
-      maxUserConnections: input.mysql?.maxUserConnections ?? DEFAULT_ACCOUNT_OPTIONS.maxUserConnections,
-    },
-    secrets,
-    masterKey,
   };
-  const policyPaths = (Array.isArray(input.policies) ? input.policies : [input.policies]).map((p) =>
-    path.resolve(dir, p),
-  );
-  return { config: deepFreeze(config), policyPaths, source };
+}
+
+/** The `mysql:` account settings, each defaulted on its own. */
+function accountOptions(input: ConfigInput): AccountOptions {
+  return {
+    host: input.mysql?.host ?? DEFAULT_ACCOUNT_OPTIONS.host,
+    requireTls: input.mysql?.requireTls ?? DEFAULT_ACCOUNT_OPTIONS.requireTls,
+    maxUserConnections: input.mysql?.maxUserConnections ?? DEFAULT_ACCOUNT_OPTIONS.maxUserConnections,
+  };
+}
+
+/** `policies:` (one path or a list) resolved against the config file's directory. */
+function policyPaths(input: ConfigInput, dir: string): string[] {
+  return (Array.isArray(input.policies) ? input.policies : [input.policies]).map((p) => path.resolve(dir, p));
 }
 
 /** Where a problem with the Secret name pattern is shown: its value, or the `kubernetes` key when defaulted. */
@@ -307,10 +337,9 @@ function toMasterKeys(
   source: YamlSource,
   diags: DiagnosticList,
 ): DeploymentConfig['masterKey'] {
-  const current = toKeyRef(input.current, ['masterKey', 'current'], dir, source, diags);
-  const previous = (input.previous ?? []).map((k, i) =>
-    toKeyRef(k, ['masterKey', 'previous', i], dir, source, diags),
-  );
+  const file: KeyFileContext = { dir, source, diags };
+  const current = toKeyRef(input.current, ['masterKey', 'current'], file);
+  const previous = (input.previous ?? []).map((k, i) => toKeyRef(k, ['masterKey', 'previous', i], file));
   const ids = [input.current.id, ...(input.previous ?? []).map((k) => k.id)];
   ids.forEach((id, i) => {
     if (ids.indexOf(id) !== i) {
@@ -324,12 +353,13 @@ function toMasterKeys(
   return current && { current, previous: previous.filter((k): k is MasterKeyRef => k !== undefined) };
 }
 
+/** The config file a key is read from: its directory (key files are relative to it), YAML and diagnostics. */
+type KeyFileContext = Pick<TargetContext, 'dir' | 'source' | 'diags'>;
+
 function toKeyRef(
   input: NonNullable<ConfigInput['masterKey']>['current'],
   at: readonly PathSegment[],
-  dir: string,
-  source: YamlSource,
-  diags: DiagnosticList,
+  { dir, source, diags }: KeyFileContext,
 ): MasterKeyRef | undefined {
   const sources: MasterKeySource[] = [];
   if (input.file !== undefined) sources.push({ from: 'file', path: path.resolve(dir, input.file) });

@@ -35,11 +35,11 @@ export class DiagnosticList {
   readonly #items: Diagnostic[] = [];
 
   error(at: SourcePosition, message: string, hint?: string, related?: RelatedPosition): void {
-    this.#items.push(makeDiagnostic('error', at, message, hint, related));
+    this.#items.push(makeDiagnostic('error', at, { message, hint, related }));
   }
 
   warning(at: SourcePosition, message: string, hint?: string): void {
-    this.#items.push(makeDiagnostic('warning', at, message, hint));
+    this.#items.push(makeDiagnostic('warning', at, { message, hint }));
   }
 
   /** Whether an error was already reported at exactly this place (to avoid follow-on errors). */
@@ -67,12 +67,17 @@ export class DiagnosticList {
   }
 }
 
+/** What a diagnostic says: the message, what to do, and a place it relates to. */
+interface DiagnosticText {
+  readonly message: string;
+  readonly hint?: string | undefined;
+  readonly related?: RelatedPosition | undefined;
+}
+
 function makeDiagnostic(
   severity: Severity,
   at: SourcePosition,
-  message: string,
-  hint?: string,
-  related?: RelatedPosition,
+  { message, hint, related }: DiagnosticText,
 ): Diagnostic {
   return {
     severity,

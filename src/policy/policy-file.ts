@@ -42,11 +42,12 @@ export function parsePolicy(file: string, text: string, diags: DiagnosticList): 
  * Tolerant of a wrong shape (the schema reports that): it checks what it can.
  */
 function checkPolicyNames(value: unknown, source: YamlSource, diags: DiagnosticList): void {
+  const report: NameReport = { source, diags };
   for (const [kind, access] of Object.entries(asRecord(asRecord(value)?.databases) ?? {})) {
     const kindPath = ['databases', kind];
     const kindAccess = asRecord(access);
     if (typeof kindAccess?.schema === 'string') {
-      checkName(kindAccess.schema, 'schema', [...kindPath, 'schema'], source, diags);
+      checkName(kindAccess.schema, 'schema', { path: [...kindPath, 'schema'] }, report);
     }
     const tables = asRecord(kindAccess?.tables);
     if (!tables) continue;
@@ -59,20 +60,16 @@ function checkPolicyNames(value: unknown, source: YamlSource, diags: DiagnosticL
     }
     for (const [table, tableAccess] of Object.entries(tables)) {
       const tablePath = [...kindPath, 'tables', table];
-      checkName(table, 'table name', tablePath, source, diags, 'key');
-      checkTableAccess(tableAccess, tablePath, source, diags);
+      checkName(table, 'table name', { path: tablePath, at: 'key' }, report);
+      checkTableAccess(tableAccess, tablePath, report);
     }
   }
 }
 
-function checkTableAccess(
-  access: unknown,
-  path: readonly PathSegment[],
-  source: YamlSource,
-  diags: DiagnosticList,
-): void {
+function checkTableAccess(access: unknown, path: readonly PathSegment[], report: NameReport): void {
+  const { source, diags } = report;
   if (Array.isArray(access)) {
-    reportDuplicates(access, 'verb', path, source, diags);
+    reportDuplicates(access, 'verb', path, report);
     return;
   }
   const form = asRecord(access);
@@ -83,19 +80,24 @@ function checkTableAccess(
   }
   for (const [verb, columns] of verbs) {
     if (!Array.isArray(columns)) continue;
-    reportDuplicates(columns, 'column', [...path, verb], source, diags);
+    reportDuplicates(columns, 'column', [...path, verb], report);
     columns.forEach((column, i) => {
-      if (typeof column === 'string') checkName(column, 'column name', [...path, verb, i], source, diags);
+      if (typeof column === 'string') checkName(column, 'column name', { path: [...path, verb, i] }, report);
     });
   }
+}
+
+/** Where the name checks report: the policy's YAML, and the list its problems go to. */
+interface NameReport {
+  readonly source: YamlSource;
+  readonly diags: DiagnosticList;
 }
 
 function reportDuplicates(
   items: readonly unknown[],
   what: string,
   path: readonly PathSegment[],
-  source: YamlSource,
-  diags: DiagnosticList,
+  { source, diags }: NameReport,
 ): void {
   items.forEach((item, i) => {
     if (typeof item === 'string' && items.indexOf(item) !== i) {
@@ -104,18 +106,17 @@ function reportDuplicates(
   });
 }
 
+/** `place.at` is 'key' for a name that is a mapping key (a table name). */
 function checkName(
   name: string,
   what: string,
-  path: readonly PathSegment[],
-  source: YamlSource,
-  diags: DiagnosticList,
-  at: 'key' | 'value' = 'value',
+  place: { readonly path: readonly PathSegment[]; readonly at?: 'key' | 'value' },
+  { source, diags }: NameReport,
 ): void {
   const problem = name === '' ? 'is empty' : invisibleCharacterProblem(name);
   if (!problem) return;
   // Found only for a name with a problem: finding a place walks the YAML, and policies hold thousands of names.
-  const position = positionOf(source, path, at);
+  const position = positionOf(source, place.path, place.at ?? 'value');
   // An empty name is also a schema error at the same place: report it once.
   if (!diags.hasErrorAt(position)) diags.error(position, `${what} ${JSON.stringify(name)} ${problem}`);
 }

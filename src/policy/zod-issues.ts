@@ -4,7 +4,7 @@
  */
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
-import type { DiagnosticList } from './diagnostics.js';
+import type { DiagnosticList, SourcePosition } from './diagnostics.js';
 import { type PathSegment, positionOf, type YamlSource } from './yaml-source.js';
 
 type Issue = z.core.$ZodIssue;
@@ -16,93 +16,125 @@ export function reportZodIssues(
   source: YamlSource,
   diags: DiagnosticList,
 ): void {
-  for (const issue of issues) reportIssue(issue, [], schema, source, diags);
+  const report = { rootSchema: schema, source, diags };
+  for (const issue of issues) reportIssue(issue, [], report);
+}
+
+/** What every issue is reported against: the whole schema (for key suggestions), the file, the list. */
+interface IssueReport {
+  readonly rootSchema: AnySchema;
+  readonly source: YamlSource;
+  readonly diags: DiagnosticList;
+}
+
+/** Where an issue is shown: its path in the file, and whether at the mapping key or its value. */
+interface IssueAt {
+  readonly path: readonly PathSegment[];
+  /** 'key' for issues of a mapping key (a record key that fails its pattern). */
+  readonly at: 'key' | 'value';
 }
 
 function reportIssue(
   issue: Issue,
   prefix: readonly PathSegment[],
-  rootSchema: AnySchema,
-  source: YamlSource,
-  diags: DiagnosticList,
-  /** 'key' for issues of a mapping key (a record key that fails its pattern). */
+  report: IssueReport,
   at: 'key' | 'value' = 'value',
 ): void {
-  const path = [...prefix, ...(issue.path as PathSegment[])];
+  const where: IssueAt = { path: [...prefix, ...(issue.path as PathSegment[])], at };
+  // Not every issue is shown at its own path: the position only where it is.
+  const here = () => positionOf(report.source, where.path, at);
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const allowed = knownKeysAt(rootSchema, path);
-      // In the column form the keys are verbs: say so, as the list form does.
-      const word = wordFor(allowed) === 'verb' ? 'verb' : 'key';
-      for (const key of issue.keys) {
-        diags.error(
-          positionOf(source, [...path, key], 'key'),
-          `unknown ${word} "${key}"`,
-          suggestion(key, allowed),
-        );
-      }
+    case 'unrecognized_keys':
+      return reportUnknownKeys(issue, where.path, report);
+    case 'invalid_union':
+      return reportUnion(issue, where, report);
+    case 'invalid_key':
+      for (const inner of issue.issues) reportIssue(inner, where.path, report, 'key');
       return;
-    }
-    case 'invalid_union': {
-      const branch = closestBranch(issue);
-      if (branch) {
-        for (const inner of branch) reportIssue(inner, path, rootSchema, source, diags);
-      } else {
-        diags.error(
-          positionOf(source, path, at),
-          `expected ${describeUnion(issue)}, found ${describeValue(issue.input)}`,
-        );
-      }
-      return;
-    }
-    case 'invalid_key': {
-      for (const inner of issue.issues) reportIssue(inner, path, rootSchema, source, diags, 'key');
-      return;
-    }
-    case 'invalid_value': {
-      const allowed = issue.values.map(String);
-      if (allowed.length === 1) {
-        // Single literals carry a message of their own in the schema (`delete: all`).
-        diags.error(positionOf(source, path, at), issue.message);
-      } else if (typeof issue.input === 'string') {
-        diags.error(
-          positionOf(source, path, at),
-          `unknown ${wordFor(allowed)} "${issue.input}"`,
-          suggestion(issue.input, allowed),
-        );
-      } else {
-        diags.error(
-          positionOf(source, path, at),
-          `expected a ${wordFor(allowed)}, found ${describeValue(issue.input)}`,
-          `allowed: ${allowed.join(', ')}`,
-        );
-      }
-      return;
-    }
-    case 'invalid_type': {
-      const missing = issue.input === undefined;
-      const last = path[path.length - 1];
-      if (missing && last !== undefined) {
-        diags.error(positionOf(source, path.slice(0, -1)), `missing required key "${String(last)}"`);
-      } else {
-        diags.error(
-          positionOf(source, path, at),
-          `expected ${describeExpected(issue.expected)}, found ${describeValue(issue.input)}`,
-        );
-      }
-      return;
-    }
+    case 'invalid_value':
+      return reportInvalidValue(issue, here(), report.diags);
+    case 'invalid_type':
+      return reportInvalidType(issue, where, report);
     case 'invalid_format': {
       // Only name and id fields carry formats; their values are not secret.
       const shown = typeof issue.input === 'string' ? ` "${issue.input}"` : '';
-      diags.error(positionOf(source, path, at), `invalid value${shown}: ${issue.message}`);
+      report.diags.error(here(), `invalid value${shown}: ${issue.message}`);
       return;
     }
     case 'too_big':
-      diags.error(positionOf(source, path, at), `too long: at most ${String(issue.maximum)} characters`);
+      report.diags.error(here(), `too long: at most ${String(issue.maximum)} characters`);
       return;
     default:
-      diags.error(positionOf(source, path, at), issue.message);
+      report.diags.error(here(), issue.message);
+  }
+}
+
+/** One error per unknown key, at the key, with the closest allowed key. */
+function reportUnknownKeys(
+  issue: z.core.$ZodIssueUnrecognizedKeys,
+  path: readonly PathSegment[],
+  { rootSchema, source, diags }: IssueReport,
+): void {
+  const allowed = knownKeysAt(rootSchema, path);
+  // In the column form the keys are verbs: say so, as the list form does.
+  const word = wordFor(allowed) === 'verb' ? 'verb' : 'key';
+  for (const key of issue.keys) {
+    diags.error(
+      positionOf(source, [...path, key], 'key'),
+      `unknown ${word} "${key}"`,
+      suggestion(key, allowed),
+    );
+  }
+}
+
+/** The issues of the branch the author evidently meant, else what each branch would have taken. */
+function reportUnion(issue: z.core.$ZodIssueInvalidUnion, { path, at }: IssueAt, report: IssueReport): void {
+  const branch = closestBranch(issue);
+  if (branch) {
+    for (const inner of branch) reportIssue(inner, path, report);
+  } else {
+    report.diags.error(
+      positionOf(report.source, path, at),
+      `expected ${describeUnion(issue)}, found ${describeValue(issue.input)}`,
+    );
+  }
+}
+
+function reportInvalidValue(
+  issue: z.core.$ZodIssueInvalidValue,
+  position: SourcePosition,
+  diags: DiagnosticList,
+): void {
+  const allowed = issue.values.map(String);
+  if (allowed.length === 1) {
+    // Single literals carry a message of their own in the schema (`delete: all`).
+    diags.error(position, issue.message);
+  } else if (typeof issue.input === 'string') {
+    diags.error(position, `unknown ${wordFor(allowed)} "${issue.input}"`, suggestion(issue.input, allowed));
+  } else {
+    diags.error(
+      position,
+      `expected a ${wordFor(allowed)}, found ${describeValue(issue.input)}`,
+      `allowed: ${allowed.join(', ')}`,
+    );
+  }
+}
+
+/** A missing key is reported at its mapping ("missing required key"); a wrong type at the value. */
+function reportInvalidType(
+  issue: z.core.$ZodIssueInvalidType,
+  { path, at }: IssueAt,
+  { source, diags }: IssueReport,
+): void {
+  const missing = issue.input === undefined;
+  const last = path[path.length - 1];
+  if (missing && last !== undefined) {
+    diags.error(positionOf(source, path.slice(0, -1)), `missing required key "${String(last)}"`);
+  } else {
+    diags.error(
+      positionOf(source, path, at),
+      `expected ${describeExpected(issue.expected)}, found ${describeValue(issue.input)}`,
+    );
   }
 }
 

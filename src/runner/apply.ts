@@ -85,13 +85,10 @@ export async function runPlan(
   const store = credentialStore(deployment, options.log);
   const targets = await openTargets(deployment.config.targets);
   try {
-    const { changes, lacking, catalog } = await planTargets(
-      desired,
-      targets,
-      store,
+    const { changes, lacking, catalog } = await planTargets(desired, targets, store, {
       only,
-      options.rotatePasswords,
-    );
+      rotatePasswords: options.rotatePasswords,
+    });
     return {
       app: desired.app,
       components: options.components,
@@ -118,7 +115,11 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     const resync = await settlePendingPasswords({ store, desired, targets, log: options.log });
     // A password that only some servers took is set everywhere, whatever --component says.
     const only = asked && new Set([...asked, ...resync]);
-    const planned = await planTargets(desired, targets, store, only, options.rotatePasswords, resync);
+    const planned = await planTargets(desired, targets, store, {
+      only,
+      rotatePasswords: options.rotatePasswords,
+      resync,
+    });
     const { rotating, lacking, catalog } = planned;
     if (options.reviewed) checkReviewed(options.reviewed, catalog, planned.changes, resync);
     // apply FILE runs the file's changes: checkReviewed found them equal to the fresh plan's.
@@ -128,7 +129,7 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
     await writePendingPasswords(desired, passwords, targets, store);
     const plans = targetPlans(desired, targets, changes, storedForms(passwords, desired));
     await executePlans(targets, plans, lock, options);
-    const credentialsWritten = await writeCredentialFiles(desired, passwords, store, targets, only);
+    const credentialsWritten = await writeCredentialFiles(desired, passwords, store, { targets, only });
     const credentialsRemoved = await removeCredentialFiles(changes, desired, store);
     if (changes.length > 0) await checkConverged(desired, targets, store, only);
     return {
@@ -148,15 +149,23 @@ export async function runApply(deployment: Deployment, options: ApplyOptions): P
   }
 }
 
+/** Which components a plan covers, and whose passwords it changes. */
+interface PlanSelection {
+  /** --component (and the resynced ones): undefined for all. */
+  readonly only: ReadonlySet<string> | undefined;
+  readonly rotatePasswords: boolean;
+  /** Components whose pending password some servers did not take yet: set everywhere. */
+  readonly resync?: ReadonlySet<string>;
+}
+
 /** Reads every target, refuses missing objects (exit 2), and plans; `only` narrows the result. */
 async function planTargets(
   desired: DesiredState,
   targets: readonly OpenTarget[],
   store: CredentialStore,
-  only: ReadonlySet<string> | undefined,
-  rotatePasswords: boolean,
-  resync: ReadonlySet<string> = new Set(),
+  selection: PlanSelection,
 ) {
+  const { only, rotatePasswords, resync = new Set<string>() } = selection;
   const catalog = await readCatalog(desired, targets);
   refuseMissingObjects(desired, catalog);
   const rotating = new Set([...rotatingComponents(desired, rotatePasswords, only), ...resync]);
@@ -216,7 +225,7 @@ async function checkConverged(
   store: CredentialStore,
   only: ReadonlySet<string> | undefined,
 ): Promise<void> {
-  const { changes } = await planTargets(desired, targets, store, only, false);
+  const { changes } = await planTargets(desired, targets, store, { only, rotatePasswords: false });
   if (changes.length === 0) return;
   const intents = targetPlans(desired, targets, changes, () => NO_PASSWORDS).flatMap((t) =>
     t.changes.map((c) => `  target ${t.target}: ${changeIntent(c.statements) ?? c.change.type}`),

@@ -222,14 +222,17 @@ export function credentialFileFor(
   return { component: component.component, username: component.login, password, targets: urls };
 }
 
-/** Writes every component's credentials where they changed; returns the places written. */
+/**
+ * Writes every component's credentials where they changed; returns the places written.
+ * `scope.only` (--component) narrows the components: undefined for all.
+ */
 export async function writeCredentialFiles(
   desired: DesiredState,
   passwords: ReadonlyMap<string, string>,
   store: CredentialStore,
-  targets: readonly OpenTarget[],
-  only: ReadonlySet<string> | undefined,
+  scope: { readonly targets: readonly OpenTarget[]; readonly only: ReadonlySet<string> | undefined },
 ): Promise<string[]> {
+  const { targets, only } = scope;
   const written: string[] = [];
   for (const component of desired.components) {
     if (component.databases.length === 0 || (only && !only.has(component.component))) continue;

@@ -182,7 +182,7 @@ export async function runUpgrade(deployment: Deployment, options: UpgradeOptions
     }
   }
   const targets = deployment.config.targets.map((t) =>
-    targetSummary(t.name, apply, privileges, secrets.get(t.name), checked.get(t.name)),
+    targetSummary(t.name, { apply, privileges, store: secrets.get(t.name), verified: checked.get(t.name) }),
   );
   const upToDate =
     apply.credentialsWritten.length + apply.credentialsRemoved.length === 0 &&
@@ -233,13 +233,15 @@ export async function runUpgradeDryRun(
   return { plan, store };
 }
 
-function targetSummary(
-  target: string,
-  apply: ApplyResult,
-  privileges: VerifyResult,
-  store: { result: TargetUpgrade; ms: number } | undefined,
-  verified: { checked: number; failures: SecretFailure[]; ms: number } | undefined,
-): TargetSummary {
+/** What each step of one upgrade found; `store` and `verified` per target, undefined where the step did not run. */
+interface UpgradeSteps {
+  readonly apply: ApplyResult;
+  readonly privileges: VerifyResult;
+  readonly store: { result: TargetUpgrade; ms: number } | undefined;
+  readonly verified: { checked: number; failures: SecretFailure[]; ms: number } | undefined;
+}
+
+function targetSummary(target: string, { apply, privileges, store, verified }: UpgradeSteps): TargetSummary {
   const problems = privilegeProblems(privileges, target);
   const failures = verified?.failures ?? [];
   return {

@@ -52,6 +52,47 @@ export async function introspectTarget(
   database: string,
   request: IntrospectRequest,
 ): Promise<TargetSnapshot> {
+  const rows = await readCatalog(query, flavor, request);
+  const candidates = candidateAccounts(rows.accounts, flavor, request.accounts);
+  const isCandidate = (user: unknown, host: unknown) => candidates.get(String(user)) === String(host);
+  return {
+    cluster: clusterState(rows, { flavor, request, candidates, isCandidate }),
+    target: {
+      cluster,
+      defaultSchema: database,
+      capabilities: MYSQL_CAPABILITIES,
+      tables: rows.tables,
+      ...targetGrants(rows, { database, request, isCandidate }),
+    },
+  };
+}
+
+/** The rows of one target's catalog, as read: not yet narrowed to the candidate accounts. */
+interface CatalogRows {
+  readonly privColumns: { user: string[]; db: string[] };
+  readonly accounts: Row[];
+  readonly memberships: Row[];
+  /** Default roles (MySQL's mysql.default_roles; MariaDB keeps them in `accounts`). */
+  readonly defaults: Row[];
+  /** Dynamic global privileges (MySQL only). */
+  readonly dynamic: Row[];
+  /** Every mark on a name with the prefix: name -> app. */
+  readonly marks: Map<string, string>;
+  readonly tables: TableInfo[];
+  readonly dbGrants: Row[];
+  readonly tableGrants: Row[];
+  readonly columnGrants: Row[];
+}
+
+/** Whether an account `'user'@'host'` of a grant-table row is one of dbwarden's candidates. */
+type IsCandidate = (user: unknown, host: unknown) => boolean;
+
+/** The fixed set of queries of one target, in a fixed order whatever the number of tables. */
+async function readCatalog(
+  query: QueryRows,
+  flavor: MysqlFlavor,
+  request: IntrospectRequest,
+): Promise<CatalogRows> {
   const prefix = likePrefix(request.rolePrefix);
   const privColumns = await privilegeColumns(query);
   const accounts = await query(
@@ -61,18 +102,23 @@ export async function introspectTarget(
      where u.User like ?`,
     [prefix],
   );
-  const candidates = candidateAccounts(accounts, flavor, request.accounts);
-  const isCandidate = (user: unknown, host: unknown) => candidates.get(String(user)) === String(host);
   const memberships = await query(flavor.membershipsSql, [prefix, prefix]);
   const defaults = flavor.defaultRolesSql ? await query(flavor.defaultRolesSql, [prefix]) : [];
-  const dynamic = flavor.dynamicPrivilegesSql
-    ? (await query(flavor.dynamicPrivilegesSql, [prefix])).filter((d) => isCandidate(d.user, d.host))
-    : [];
+  const dynamic = flavor.dynamicPrivilegesSql ? await query(flavor.dynamicPrivilegesSql, [prefix]) : [];
   const marks = await readMarks(query, prefix);
-  const marked = new Set([...marks].filter(([, app]) => app === request.app).map(([name]) => name));
   const tables = await readTables(query, request);
+  const grants = await readObjectGrants(query, prefix, privColumns.db);
+  return { privColumns, accounts, memberships, defaults, dynamic, marks, tables, ...grants };
+}
+
+/** Database-, table- and column-level grants of the accounts with the prefix, on every database. */
+async function readObjectGrants(
+  query: QueryRows,
+  prefix: string,
+  dbPrivColumns: readonly string[],
+): Promise<Pick<CatalogRows, 'dbGrants' | 'tableGrants' | 'columnGrants'>> {
   const dbGrants = await query(
-    `select Host as host, Db as db, User as user${selectList('d', privColumns.db)} from mysql.db d where User like ?`,
+    `select Host as host, Db as db, User as user${selectList('d', dbPrivColumns)} from mysql.db d where User like ?`,
     [prefix],
   );
   const tableGrants = await query(
@@ -83,62 +129,80 @@ export async function introspectTarget(
     'select Host as host, Db as db, User as user, Table_name as name, Column_name as col, Column_priv as privileges from mysql.columns_priv where User like ?',
     [prefix],
   );
+  return { dbGrants, tableGrants, columnGrants };
+}
 
-  const defaultRoles = defaultRolesOf(accounts, defaults, flavor);
-  // The grant tables cover every database of the server: each target reports only its own
-  // database and the schemas its policies name, so targets sharing a server never revoke
-  // each other's grants.
+/** The server-wide part: the candidate accounts, their memberships, and the marks on other names. */
+function clusterState(
+  rows: CatalogRows,
+  scope: {
+    flavor: MysqlFlavor;
+    request: IntrospectRequest;
+    candidates: ReadonlyMap<string, string>;
+    isCandidate: IsCandidate;
+  },
+): TargetSnapshot['cluster'] {
+  const { flavor, request, candidates, isCandidate } = scope;
+  const dynamic = rows.dynamic.filter((d) => isCandidate(d.user, d.host));
+  const marked = new Set([...rows.marks].filter(([, app]) => app === request.app).map(([name]) => name));
+  const defaultRoles = defaultRolesOf(rows.accounts, rows.defaults, flavor);
+  return {
+    staleMarks: [...marked].filter((name) => !candidates.has(name)).sort(compareText),
+    otherAppMarks: [...rows.marks]
+      .filter(([name, app]) => app !== request.app && !candidates.has(name))
+      .map(([role, app]) => ({ role, app }))
+      .sort((a, b) => compareText(a.role, b.role)),
+    roles: rows.accounts
+      .filter((a) => isCandidate(a.name, a.host))
+      .map((a) => ({
+        ...toRoleState(a, rows.privColumns.user, dynamic, marked, request.accounts),
+        ...otherApp(rows.marks.get(String(a.name)), request.app),
+      })),
+    memberships: rows.memberships
+      .filter((m) => isCandidate(m.member, m.member_host))
+      .map((m) => toMembership(String(m.role), String(m.member), defaultRoles)),
+  };
+}
+
+/**
+ * The grant tables cover every database of the server: each target reports only its own
+ * database and the schemas its policies name, so targets sharing a server never revoke
+ * each other's grants.
+ */
+function targetGrants(
+  rows: CatalogRows,
+  scope: { database: string; request: IntrospectRequest; isCandidate: IsCandidate },
+): Pick<TargetSnapshot['target'], 'grants' | 'columnGrants'> {
+  const { database, request, isCandidate } = scope;
   const schemas = new Set([database, ...request.tables.map((t) => t.schema)]);
   const inTargetTable = (g: Row) => isCandidate(g.user, g.host) && schemas.has(String(g.db));
   const inTargetDatabase = (g: Row) => isCandidate(g.user, g.host) && schemas.has(unescapeLike(String(g.db)));
   return {
-    cluster: {
-      staleMarks: [...marked].filter((name) => !candidates.has(name)).sort(compareText),
-      otherAppMarks: [...marks]
-        .filter(([name, app]) => app !== request.app && !candidates.has(name))
-        .map(([role, app]) => ({ role, app }))
-        .sort((a, b) => compareText(a.role, b.role)),
-      roles: accounts
-        .filter((a) => isCandidate(a.name, a.host))
-        .map((a) => ({
-          ...toRoleState(a, privColumns.user, dynamic, marked, request.accounts),
-          ...otherApp(marks.get(String(a.name)), request.app),
-        })),
-      memberships: memberships
-        .filter((m) => isCandidate(m.member, m.member_host))
-        .map((m) => toMembership(String(m.role), String(m.member), defaultRoles)),
-    },
-    target: {
-      cluster,
-      defaultSchema: database,
-      capabilities: MYSQL_CAPABILITIES,
-      tables,
-      grants: [
-        ...dbGrants.filter(inTargetDatabase).flatMap((g) =>
-          heldPrivileges(g, privColumns.db).map((privilege): ObjectGrant => ({
-            grantee: String(g.user),
-            object: { kind: 'schema', schema: String(g.db) },
-            privilege,
-          })),
-        ),
-        ...tableGrants.filter(inTargetTable).flatMap((g) =>
-          setMembers(g.privileges).map((privilege): ObjectGrant => ({
-            grantee: String(g.user),
-            object: { kind: 'table', schema: String(g.db), table: String(g.name) },
-            privilege,
-          })),
-        ),
-      ],
-      columnGrants: columnGrants.filter(inTargetTable).flatMap((g) =>
-        setMembers(g.privileges).map((privilege): ColumnGrant => ({
+    grants: [
+      ...rows.dbGrants.filter(inTargetDatabase).flatMap((g) =>
+        heldPrivileges(g, rows.privColumns.db).map((privilege): ObjectGrant => ({
           grantee: String(g.user),
-          schema: String(g.db),
-          table: String(g.name),
-          column: String(g.col),
-          privilege: privilege as ColumnPrivilege,
+          object: { kind: 'schema', schema: String(g.db) },
+          privilege,
         })),
       ),
-    },
+      ...rows.tableGrants.filter(inTargetTable).flatMap((g) =>
+        setMembers(g.privileges).map((privilege): ObjectGrant => ({
+          grantee: String(g.user),
+          object: { kind: 'table', schema: String(g.db), table: String(g.name) },
+          privilege,
+        })),
+      ),
+    ],
+    columnGrants: rows.columnGrants.filter(inTargetTable).flatMap((g) =>
+      setMembers(g.privileges).map((privilege): ColumnGrant => ({
+        grantee: String(g.user),
+        schema: String(g.db),
+        table: String(g.name),
+        column: String(g.col),
+        privilege: privilege as ColumnPrivilege,
+      })),
+    ),
   };
 }
 

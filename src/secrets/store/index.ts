@@ -163,7 +163,7 @@ export async function downgradeSecrets(
     const plans = await prepare(sessions, secrets, crypto, 'downgrade');
     const results: TargetDowngrade[] = [];
     for (const plan of plans) {
-      const context = migrationContext(plan, crypto, failures, options, newCounts());
+      const context = migrationContext(plan, { crypto, failures, options }, newCounts());
       const reverted = await migrateDownTo(plan.session, context, to, options.log);
       results.push({ target: plan.session.name, migrationsReverted: reverted });
     }
@@ -220,7 +220,7 @@ async function upgradeTarget(
 ): Promise<TargetUpgrade> {
   const { session } = plan;
   const counts = newCounts();
-  const context = migrationContext(plan, crypto, failures, options, counts);
+  const context = migrationContext(plan, { crypto, failures, options }, counts);
   if ((await appliedMigrations(session)).includes('001_key_columns')) {
     // 001 ran before: a secrets entry added since gets its key columns here, and a table a killed
     // downgrade left halfway gets them back, before 002 or the passes read them. A no-op otherwise.
@@ -230,8 +230,8 @@ async function upgradeTarget(
   }
   const migrationsRun = await migrateLatest(session, context, options.log);
   const pass = passContext({ session, crypto, failures, repaired: counts.repaired }, options);
-  for (const table of plan.tables) await phase(pass, table, 'encrypt', counts, options);
-  for (const table of plan.tables) await phase(pass, table, 'reencrypt', counts, options);
+  for (const table of plan.tables) await phase(pass, table, 'encrypt', counts);
+  for (const table of plan.tables) await phase(pass, table, 'reencrypt', counts);
   return {
     target: session.name,
     migrationsRun,
@@ -277,16 +277,13 @@ async function phase(
   table: SecretTable,
   which: StorePhase,
   counts: Counts,
-  options: StoreOptions,
 ): Promise<void> {
   const result = await runPhase(pass, table, which);
   counts[which] += result.written;
   counts.retried += result.retried;
   if (result.written > 0 || result.retried > 0) {
     const retried = result.retried > 0 ? ` (${result.retried} changed meanwhile, retried)` : '';
-    options.log(
-      `target ${pass.session.name}: ${tableLabel(table)}: ${which} ${result.written} rows${retried}`,
-    );
+    pass.log(`target ${pass.session.name}: ${tableLabel(table)}: ${which} ${result.written} rows${retried}`);
   }
 }
 
@@ -303,16 +300,15 @@ async function withDdlTransaction(session: TargetSession, fn: (db: Knex) => Prom
  */
 function migrationContext(
   plan: PreparedTarget,
-  crypto: StoreCrypto,
-  failures: FailureLog,
-  options: StoreOptions,
+  run: { readonly crypto: StoreCrypto; readonly failures: FailureLog; readonly options: StoreOptions },
   counts: Counts,
 ): MigrationContext {
+  const { crypto, failures, options } = run;
   const { session } = plan;
   const pass = passContext({ session, crypto, failures, repaired: counts.repaired }, options);
   const all = async (which: StorePhase, action: string, table: SecretTable) => {
     const before = failures.count;
-    await phase(pass, table, which, counts, options);
+    await phase(pass, table, which, counts);
     if (failures.count > before) throw new SecretRowsError(action, failures.failures, failures.count);
   };
   return {

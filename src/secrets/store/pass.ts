@@ -178,11 +178,12 @@ async function onePass(
   };
   // Batches between read and written: the pool's slots, and one more being written.
   const limit = (await crypto.maxInFlight()) + 1;
-  const batches = keysetBatches(session, table, ctx.batchSize, (after) =>
-    selectBatch(session.dialect.quoteIdent, table, pending, after, ctx.batchSize),
-  );
+  const batches = keysetBatches(session, table, {
+    batchSize: ctx.batchSize,
+    render: (after) => selectBatch(session.dialect.quoteIdent, table, pending, after, ctx.batchSize),
+  });
   await pipeline(batches, limit, async (rows) => {
-    const result = await processBatch(ctx, table, shape, phase, rows);
+    const result = await processBatch(ctx, { table, shape, phase }, rows);
     counts.written += result.written;
     counts.skipped += result.skipped;
     report(rows.length);
@@ -192,20 +193,16 @@ async function onePass(
 
 async function processBatch(
   ctx: PassContext,
-  table: SecretTable,
-  shape: UpdateShape,
-  phase: StorePhase,
+  pass: { readonly table: SecretTable; readonly shape: UpdateShape; readonly phase: StorePhase },
   rows: readonly ReadRow[],
 ): Promise<PassCounts> {
+  const { table, shape, phase } = pass;
   const { session, crypto } = ctx;
-  const outcome = await transformBatch(
-    phase,
-    table,
-    rows,
-    (op, items) => crypto.run(op, items),
-    (t, column, plaintext) => crypto.blindIndex(t, column, plaintext),
-    crypto.currentKeyId,
-  );
+  const outcome = await transformBatch(phase, table, rows, {
+    run: (op, items) => crypto.run(op, items),
+    blindIndexOf: (t, column, plaintext) => crypto.blindIndex(t, column, plaintext),
+    currentKeyId: crypto.currentKeyId,
+  });
   for (const error of outcome.failures) ctx.failures.add(session.name, table, error);
   if (phase !== 'decrypt') reportMismatches(ctx, table, rows);
   if (outcome.updates.length === 0) return { written: 0, skipped: 0 };

@@ -8,6 +8,15 @@ import { type ReadRow, readRow } from './rows.js';
 import type { TargetSession } from './session.js';
 import { type SecretTable, tableLabel } from './tables.js';
 
+/** How a keyset walk reads its batches. */
+export interface KeysetRead {
+  readonly batchSize: number;
+  /** The select of the batch after primary key `after` (undefined: the first batch). */
+  readonly render: (after: PrimaryKeyValue | undefined) => BoundSql;
+  /** False: read before 001_key_columns (no key id, no blind indexes); see readRow. */
+  readonly keyColumns?: boolean;
+}
+
 /**
  * Rows a batch at a time, each read starting after the last primary key of
  * the one before (`render(after)`); ends on a short batch.
@@ -15,10 +24,9 @@ import { type SecretTable, tableLabel } from './tables.js';
 export async function* keysetBatches(
   session: TargetSession,
   table: SecretTable,
-  batchSize: number,
-  render: (after: PrimaryKeyValue | undefined) => BoundSql,
-  options: { readonly keyColumns?: boolean } = {},
+  { batchSize, render, keyColumns }: KeysetRead,
 ): AsyncGenerator<ReadRow[], void, undefined> {
+  const options = keyColumns === undefined ? {} : { keyColumns };
   const read = async (after: PrimaryKeyValue | undefined): Promise<ReadRow[]> => {
     const raw = await session.select(`read a batch of ${tableLabel(table)}`, render(after));
     return raw.map((r) => readRow(session.name, table, r, options));

@@ -31,6 +31,13 @@ export type RunCrypto = (op: BatchOp, items: readonly BatchItem[]) => Promise<It
 /** The blind index of a lookup column's plaintext under the current key. */
 export type BlindIndexOf = (table: string, column: string, plaintext: string) => string;
 
+/** The crypto a batch goes through: the pool, the blind index function, and the current key's id. */
+export interface BatchCrypto {
+  readonly run: RunCrypto;
+  readonly blindIndexOf: BlindIndexOf;
+  readonly currentKeyId: string;
+}
+
 export interface BatchOutcome {
   readonly updates: RowUpdate[];
   /** Each value that failed; its row is not written. */
@@ -125,18 +132,24 @@ export function mergeResults(
   return out;
 }
 
+/** What one step of a batch works on: its rows, the crypto pool, and the failures so far (by row). */
+interface BatchStep {
+  readonly table: SecretTable;
+  readonly rows: readonly ReadRow[];
+  readonly run: RunCrypto;
+  readonly failed: Map<number, SecretValueError[]>;
+}
+
+/** `op` on the cells `take` accepts; failures are recorded against their rows. */
 async function step(
-  table: SecretTable,
-  rows: readonly ReadRow[],
+  batch: BatchStep,
   cells: Cells,
   op: BatchOp,
-  crypto: RunCrypto,
-  failed: Map<number, SecretValueError[]>,
   take: CellFilter,
 ): Promise<(string | null)[][]> {
-  const { items, at } = cellItems(table, rows, cells, take);
-  const results = items.length === 0 ? [] : await crypto(op, items);
-  return mergeResults(cells, at, results, failed);
+  const { items, at } = cellItems(batch.table, batch.rows, cells, take);
+  const results = items.length === 0 ? [] : await batch.run(op, items);
+  return mergeResults(cells, at, results, batch.failed);
 }
 
 /**
@@ -165,20 +178,16 @@ export async function transformBatch(
   phase: StorePhase,
   table: SecretTable,
   rows: readonly ReadRow[],
-  crypto: RunCrypto,
-  blindIndexOf: BlindIndexOf,
-  currentKeyId: string,
+  crypto: BatchCrypto,
 ): Promise<BatchOutcome> {
-  const failed = new Map<number, SecretValueError[]>();
+  const batch: BatchStep = { table, rows, run: crypto.run, failed: new Map() };
   const stored = rows.map((r) => r.values);
-  const plaintext = await step(table, rows, stored, 'decrypt', crypto, failed, looksEncrypted);
+  const plaintext = await step(batch, stored, 'decrypt', looksEncrypted);
   const written =
-    phase === 'decrypt'
-      ? plaintext
-      : await step(table, rows, plaintext, 'encrypt', crypto, failed, (_, r) => !failed.has(r));
+    phase === 'decrypt' ? plaintext : await step(batch, plaintext, 'encrypt', (_, r) => !batch.failed.has(r));
   const updates: RowUpdate[] = [];
   rows.forEach((row, r) => {
-    if (failed.has(r)) return;
+    if (batch.failed.has(r)) return;
     const plain = plaintext[r] as readonly (string | null)[];
     updates.push({
       primaryKey: row.primaryKey,
@@ -186,15 +195,22 @@ export async function transformBatch(
       before: row.values,
       beforeKeyId: row.keyId,
       after: written[r] as readonly (string | null)[],
-      afterKeyId: phase === 'decrypt' || plain.every((v) => v === null) ? null : currentKeyId,
+      afterKeyId: phase === 'decrypt' || plain.every((v) => v === null) ? null : crypto.currentKeyId,
       blindIndexes:
-        phase === 'decrypt'
-          ? table.lookup.map(() => null)
-          : table.lookup.map((column) => {
-              const value = plain[table.columns.indexOf(column)];
-              return value === null || value === undefined ? null : blindIndexOf(table.table, column, value);
-            }),
+        phase === 'decrypt' ? table.lookup.map(() => null) : blindIndexes(table, plain, crypto.blindIndexOf),
     });
   });
-  return { updates, failures: [...failed.values()].flat() };
+  return { updates, failures: [...batch.failed.values()].flat() };
+}
+
+/** One blind index per lookup column, of that column's plaintext (NULL stays NULL). */
+function blindIndexes(
+  table: SecretTable,
+  plain: readonly (string | null)[],
+  blindIndexOf: BlindIndexOf,
+): (string | null)[] {
+  return table.lookup.map((column) => {
+    const value = plain[table.columns.indexOf(column)];
+    return value === null || value === undefined ? null : blindIndexOf(table.table, column, value);
+  });
 }

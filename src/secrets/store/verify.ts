@@ -76,15 +76,11 @@ async function verifyTable(run: VerifyRun, options: VerifyOptions): Promise<void
   const { batchSize, sample } = options;
   const batches =
     sample === undefined
-      ? keysetBatches(
-          session,
-          table,
+      ? keysetBatches(session, table, {
           batchSize,
-          (after) => selectAll(quote, table, after, batchSize, keyColumns),
-          {
-            keyColumns,
-          },
-        )
+          render: (after) => selectAll(quote, table, after, batchSize, keyColumns),
+          keyColumns,
+        })
       : sampleBatch(run, sample, keyColumns);
   // A sample is one batch: its size is its total. Rows inserted meanwhile may pass a count made before.
   const counted = sample === undefined ? await countRows(session, table) : 0;
@@ -152,7 +148,7 @@ async function verifyRows(run: VerifyRun, rows: readonly ReadRow[]): Promise<voi
     }
     // A blind index is under the row's key: with the wrong key id, its check would only repeat the problem.
     if (checkKeyId(run, row, place, value as string))
-      checkBlindIndex(run, row, column, place, result.value as string);
+      checkBlindIndex(run, { row, column, place, plaintext: result.value as string });
   });
 }
 
@@ -178,10 +174,7 @@ function checkKeyId(run: VerifyRun, row: ReadRow, place: Place, stored: string):
 /** A lookup column's blind index must be the value's, under the key of the row. */
 function checkBlindIndex(
   run: VerifyRun,
-  row: ReadRow,
-  column: number,
-  place: Place,
-  plaintext: string,
+  { row, column, place, plaintext }: { row: ReadRow; column: number; place: Place; plaintext: string },
 ): void {
   const { table, indexer } = run;
   const name = table.columns[column] as string;

@@ -232,7 +232,9 @@ describe('creating, patching and reusing a Secret', () => {
     // So no pending password is written either, and the final write changes nothing.
     const desired = desiredWith('scheduler');
     await writePendingPasswords(desired, passwords, targets(), s);
-    expect(await writeCredentialFiles(desired, passwords, s, targets(), undefined)).toEqual([]);
+    expect(
+      await writeCredentialFiles(desired, passwords, s, { targets: targets(), only: undefined }),
+    ).toEqual([]);
     expect(patches()).toEqual([]);
     expect(fake.requests.every((r) => r.method === 'GET')).toBe(true);
   });

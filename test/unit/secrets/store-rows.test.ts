@@ -48,7 +48,11 @@ describe('a batch through each phase', () => {
 
   it('encrypt: every value under the current key, for its own place; blind index of the plaintext; NULL stays NULL', async () => {
     const c = crypto(k1);
-    const { updates, failures } = await transformBatch('encrypt', table, plain, c.run, c.index, 'k1');
+    const { updates, failures } = await transformBatch('encrypt', table, plain, {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k1',
+    });
     expect(failures).toEqual([]);
     expect(updates.map((u) => [u.primaryKey, u.beforeKeyId, u.afterKeyId])).toEqual([
       [1, null, 'k1'],
@@ -76,7 +80,11 @@ describe('a batch through each phase', () => {
       row(1, [await sealed(1, 'access_key', 'AKIA1'), await sealed(1, 'secret_key', 's1')], 'k1'),
     ];
     const c = crypto(k2, k1);
-    const { updates, failures } = await transformBatch('reencrypt', table, rows, c.run, c.index, 'k2');
+    const { updates, failures } = await transformBatch('reencrypt', table, rows, {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k2',
+    });
     expect(failures).toEqual([]);
     expect(updates[0]).toMatchObject({ beforeKeyId: 'k1', afterKeyId: 'k2', before: rows[0]?.values });
     expect(classify(updates[0]?.after[0] as string)).toMatchObject({ keyId: 'k2' });
@@ -88,9 +96,17 @@ describe('a batch through each phase', () => {
 
   it('decrypt: plaintext back, key id and blind indexes cleared', async () => {
     const c = crypto(k1);
-    const encrypted = await transformBatch('encrypt', table, plain.slice(0, 2), c.run, c.index, 'k1');
+    const encrypted = await transformBatch('encrypt', table, plain.slice(0, 2), {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k1',
+    });
     const rows = encrypted.updates.map((u) => row(u.primaryKey as number, [...u.after], u.afterKeyId));
-    const { updates } = await transformBatch('decrypt', table, rows, c.run, c.index, 'k1');
+    const { updates } = await transformBatch('decrypt', table, rows, {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k1',
+    });
     expect(updates.map((u) => [u.after, u.afterKeyId, u.blindIndexes])).toEqual([
       [['AKIA1', 'secret1'], null, [null]],
       [['AKIA2', null], null, [null]],
@@ -102,7 +118,11 @@ describe('a batch through each phase', () => {
     // A real message, but another row's: refused in this row's place.
     const other = (await encryptValue(c.rings, 'secret9', place(9, 'secret_key'))).stored;
     const rows = [row(1, ['AKIA1', other]), row(2, ['AKIA2', 'secret2'])];
-    const { updates, failures } = await transformBatch('encrypt', table, rows, c.run, c.index, 'k1');
+    const { updates, failures } = await transformBatch('encrypt', table, rows, {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k1',
+    });
     expect(updates.map((u) => u.primaryKey)).toEqual([2]);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toBeInstanceOf(SecretValueError);
@@ -113,7 +133,11 @@ describe('a batch through each phase', () => {
     const c = crypto(k1);
     const lookalikes = ['dbwarden:not a value', 'dbwarden:1:!!!!', 'dbwarden:1:AAAA', 'dbwarden:2:x'];
     const rows = lookalikes.map((v, i) => row(i + 1, ['AKIA1', v]));
-    const { updates, failures } = await transformBatch('encrypt', table, rows, c.run, c.index, 'k1');
+    const { updates, failures } = await transformBatch('encrypt', table, rows, {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k1',
+    });
     expect(failures).toEqual([]);
     expect(updates).toHaveLength(lookalikes.length);
     for (const [i, update] of updates.entries()) {
@@ -134,45 +158,40 @@ describe('a batch through each phase', () => {
     const sealed = (await encryptValue(keyrings(k1), 'AKIA1', place(1, 'access_key'))).stored;
     // No key id, yet one value is a ciphertext (a row repaired by hand): encrypt re-encrypts it, once.
     const mixed = [row(1, [sealed, 'secret1'])];
-    const { updates } = await transformBatch('encrypt', table, mixed, c.run, c.index, 'k2');
+    const { updates } = await transformBatch('encrypt', table, mixed, {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k2',
+    });
     const [access, secret] = updates[0]?.after as string[];
     expect((await decryptValue(c.rings, access as string, place(1, 'access_key'))).plaintext).toBe('AKIA1');
     expect((await decryptValue(c.rings, secret as string, place(1, 'secret_key'))).plaintext).toBe('secret1');
     expect(updates[0]?.blindIndexes).toEqual([c.index('users', 'access_key', 'AKIA1')]);
     // A key id, yet a plaintext value: decrypt keeps it as it is.
-    const down = await transformBatch(
-      'decrypt',
-      table,
-      [row(2, [sealed, 'secret2'], 'k1')],
-      c.run,
-      c.index,
-      'k2',
-    );
+    const down = await transformBatch('decrypt', table, [row(2, [sealed, 'secret2'], 'k1')], {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k2',
+    });
     expect(down.failures.map((f) => f.message)).toEqual([
       expect.stringContaining('belongs to users.access_key, primary key 1'),
     ]);
-    const kept = await transformBatch(
-      'decrypt',
-      table,
-      [row(1, [sealed, 'secret1'], 'k1')],
-      c.run,
-      c.index,
-      'k2',
-    );
+    const kept = await transformBatch('decrypt', table, [row(1, [sealed, 'secret1'], 'k1')], {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k2',
+    });
     expect(kept.updates[0]?.after).toEqual(['AKIA1', 'secret1']);
   });
 
   it('a ciphertext copied from another row fails on rotation, naming both rows', async () => {
     const stored = (await encryptValue(keyrings(k1), 'secret1', place(1, 'secret_key'))).stored;
     const c = crypto(k2, k1);
-    const { updates, failures } = await transformBatch(
-      'reencrypt',
-      table,
-      [row(2, [null, stored], 'k1')],
-      c.run,
-      c.index,
-      'k2',
-    );
+    const { updates, failures } = await transformBatch('reencrypt', table, [row(2, [null, stored], 'k1')], {
+      run: c.run,
+      blindIndexOf: c.index,
+      currentKeyId: 'k2',
+    });
     expect(updates).toEqual([]);
     expect(failures[0]?.problem).toBe('wrong-place');
     expect(failures[0]?.message).toContain('primary key 2');
