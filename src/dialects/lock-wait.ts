@@ -5,6 +5,7 @@
  * will still wait. Engine-neutral: each dialect says how to try the lock and
  * how to describe its holder.
  */
+import { DatabaseError } from '../errors.js';
 
 /**
  * How long a run waits for another dbwarden run's lock when not told (`--lock-wait`, and the
@@ -60,4 +61,29 @@ export function lockWaitMessage(m: {
 }): string {
   const holder = m.holder ?? 'another session (the server does not say which)';
   return `${m.waitedSeconds === 0 ? 'waiting' : 'still waiting'} for the ${m.lock} on target ${m.target}, held by ${holder}; waited ${m.waitedSeconds} s, giving up after ${m.waitSeconds} s`;
+}
+
+/**
+ * The error of a wait that ran out: the same words for every lock of every engine, with the
+ * engine's own code (PostgreSQL 55P03, lock_not_available; MySQL has none, so LOCK_TIMEOUT).
+ */
+export function lockTimeoutError(t: {
+  readonly target: string;
+  /** The lock in words, after "held": "the lock", "the encrypted store's lock". */
+  readonly lock: string;
+  readonly waitSeconds: number;
+  readonly action: string;
+  readonly code: string;
+  readonly sqlState?: string;
+}): DatabaseError {
+  return new DatabaseError(
+    `target ${t.target}: another dbwarden run held ${t.lock} for more than ${t.waitSeconds}s`,
+    {
+      hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
+      target: t.target,
+      action: t.action,
+      code: t.code,
+      ...(t.sqlState === undefined ? {} : { sqlState: t.sqlState }),
+    },
+  );
 }

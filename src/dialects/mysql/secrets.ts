@@ -24,7 +24,7 @@ import type { HeaderWindow } from '../../secrets/evidence.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import type { LockOptions } from '../dialect.js';
-import { waitForLock } from '../lock-wait.js';
+import { lockTimeoutError, waitForLock } from '../lock-wait.js';
 import { databaseError, errorCode } from './errors.js';
 import { namedLockHolder } from './lock-holder.js';
 import { connectionOptions, SESSION_SQL_MODE } from './session.js';
@@ -112,15 +112,13 @@ export async function lockStore(db: Knex, target: string, lock: LockOptions): Pr
   }
   if (!taken) {
     await db.client.releaseConnection(connection);
-    throw new DatabaseError(
-      `target ${target}: another dbwarden run held the encrypted store's lock for more than ${waitSeconds}s`,
-      {
-        hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
-        target,
-        action: "take the encrypted store's lock",
-        code: 'LOCK_TIMEOUT',
-      },
-    );
+    throw lockTimeoutError({
+      target,
+      lock: "the encrypted store's lock",
+      waitSeconds,
+      action: "take the encrypted store's lock",
+      code: 'LOCK_TIMEOUT',
+    });
   }
   return async () => {
     try {

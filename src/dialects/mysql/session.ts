@@ -19,7 +19,7 @@ import type {
   TargetSnapshot,
 } from '../dialect.js';
 import { CONNECT_TIMEOUT_MS } from '../connection.js';
-import { waitForLock } from '../lock-wait.js';
+import { lockTimeoutError, waitForLock } from '../lock-wait.js';
 import { databaseError, errorCode } from './errors.js';
 import { flavorNamed, parseServerVersion } from './flavor.js';
 import { introspectTarget, type QueryRows } from './introspect.js';
@@ -213,15 +213,13 @@ class MysqlSession implements AdminSession {
       notify: lock.notify,
     });
     if (!taken) {
-      throw new DatabaseError(
-        `target ${this.target}: another dbwarden run held the lock for more than ${wait}s`,
-        {
-          hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
-          target: this.target,
-          action: "take dbwarden's lock",
-          code: 'LOCK_TIMEOUT',
-        },
-      );
+      throw lockTimeoutError({
+        target: this.target,
+        lock: 'the lock',
+        waitSeconds: wait,
+        action: "take dbwarden's lock",
+        code: 'LOCK_TIMEOUT',
+      });
     }
     this.held.add(name);
   }

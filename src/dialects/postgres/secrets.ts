@@ -22,7 +22,7 @@ import type { HeaderWindow } from '../../secrets/evidence.js';
 import { CONNECT_TIMEOUT_MS } from '../connection.js';
 import { base64Literal, base64Start, lockRows, stillAsRead } from '../store-sql.js';
 import type { LockOptions } from '../dialect.js';
-import { waitForLock } from '../lock-wait.js';
+import { lockTimeoutError, waitForLock } from '../lock-wait.js';
 import { databaseError, sqlState } from './errors.js';
 import { advisoryLockHolder } from './lock-holder.js';
 import { qualified, quoteIdent } from './sql.js';
@@ -86,16 +86,14 @@ export async function lockStore(db: Knex, target: string, lock: LockOptions): Pr
   }
   if (!taken) {
     await db.client.releaseConnection(connection);
-    throw new DatabaseError(
-      `target ${target}: another dbwarden run held the encrypted store's lock for more than ${waitSeconds}s`,
-      {
-        hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
-        target,
-        action: "take the encrypted store's lock",
-        code: '55P03',
-        sqlState: '55P03',
-      },
-    );
+    throw lockTimeoutError({
+      target,
+      lock: "the encrypted store's lock",
+      waitSeconds,
+      action: "take the encrypted store's lock",
+      code: '55P03',
+      sqlState: '55P03',
+    });
   }
   return async () => {
     try {

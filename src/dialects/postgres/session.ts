@@ -13,7 +13,7 @@ import type {
   TargetSnapshot,
 } from '../dialect.js';
 import { CONNECT_TIMEOUT_MS } from '../connection.js';
-import { waitForLock } from '../lock-wait.js';
+import { lockTimeoutError, waitForLock } from '../lock-wait.js';
 import { databaseError, sanitizePostgresMessage, sqlState } from './errors.js';
 import { introspectTarget } from './introspect.js';
 import { advisoryLockHolder } from './lock-holder.js';
@@ -196,16 +196,14 @@ class PostgresSession implements AdminSession {
       throw databaseError(err, { target: this.target, action: "take dbwarden's lock" });
     }
     if (!taken) {
-      throw new DatabaseError(
-        `target ${this.target}: another dbwarden run held the lock for more than ${waitSeconds}s`,
-        {
-          hint: 'wait for it to finish and run again, or give --lock-wait more seconds',
-          target: this.target,
-          action: `take the ${advisory.kind}`,
-          code: '55P03',
-          sqlState: '55P03',
-        },
-      );
+      throw lockTimeoutError({
+        target: this.target,
+        lock: 'the lock',
+        waitSeconds,
+        action: `take the ${advisory.kind}`,
+        code: '55P03',
+        sqlState: '55P03',
+      });
     }
   }
 
